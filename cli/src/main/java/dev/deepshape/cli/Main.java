@@ -1,0 +1,33 @@
+package dev.deepshape.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code deepshape} command: one entry point, one subcommand per job. */
+@Command(name = "deepshape", mixinStandardHelpOptions = true, version = "deepshape 0.1.0",
+        description = "PyTorch's basic deep-learning units in Java: train them, and see their dimensions explained.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override public void run() { spec.commandLine().usage(System.out); }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line: one-line errors and exit code 2 for bad flags, no stack traces. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("deepshape " + cmd.getCommandName() + ": " + ex.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            cmd.getErr().println("deepshape " + cmd.getCommandName() + ": " + ex.getMessage());
+            return ex instanceof IllegalArgumentException ? 1 : 3;
+        });
+        return cl;
+    }
+}

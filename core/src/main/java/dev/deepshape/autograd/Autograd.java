@@ -1,0 +1,117 @@
+package dev.deepshape.autograd;
+
+import dev.deepshape.tensor.Shapes;
+import dev.deepshape.tensor.Tensor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** The backward walk and the grad-mode switch. */
+public final class Autograd {
+    private Autograd() {}
+
+    private static final ThreadLocal<boolean[]> GRAD_ENABLED = ThreadLocal.withInitial(() -> new boolean[] {true});
+
+    /** Whether operations on this thread record a graph (false inside {@link #noGrad()}). */
+    public static boolean isGradEnabled() { return GRAD_ENABLED.get()[0]; }
+
+    /** A scope in which nothing is recorded, as PyTorch's {@code with torch.no_grad():}. Use with try-with-resources. */
+    public static Scope noGrad() { return setGradEnabled(false); }
+
+    /** A scope that sets grad mode and restores the previous mode on close. */
+    public static Scope setGradEnabled(boolean enabled) {
+        boolean[] flag = GRAD_ENABLED.get();
+        boolean previous = flag[0];
+        flag[0] = enabled;
+        return () -> flag[0] = previous;
+    }
+
+    /** Closing restores the previous grad mode. */
+    public interface Scope extends AutoCloseable {
+        @Override void close();
+    }
+
+    /**
+     * Reverse-mode pass from {@code root}: walks the recorded graph in reverse topological order and accumulates
+     * ({@code +=}) gradients into every leaf that requires one.
+     */
+    public static void backward(Tensor root, Tensor gradient) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("element 0 of tensors does not require grad and does not have a grad_fn");
+        }
+        if (!Arrays.equals(root.shapeRef(), gradient.shapeRef())) {
+            throw new IllegalArgumentException("gradient of shape " + Shapes.str(gradient.shapeRef()) + " for output of shape " + Shapes.str(root.shapeRef()));
+        }
+        if (root.isLeaf()) {
+            accumulateLeaf(root, gradient);
+            return;
+        }
+        List<Tensor> order = topologicalOrder(root);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(root, gradient);
+        try (Scope ignored = noGrad()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) continue; // not on a path from the root's gradient
+                Node node = t.gradFn();
+                Tensor[] inputs = node.inputArray();
+                Tensor[] dInputs = node.apply(g);
+                for (int k = 0; k < inputs.length; k++) {
+                    Tensor in = inputs[k];
+                    if (in == null || !in.requiresGrad() || dInputs[k] == null) continue;
+                    if (in.isLeaf()) accumulateLeaf(in, dInputs[k]);
+                    else grads.merge(in, dInputs[k], Autograd::sum);
+                }
+            }
+        }
+    }
+
+    /** Tensors with a grad_fn reachable from root, each after all the tensors it depends on. Iterative: deep graphs are fine. */
+    public static List<Tensor> topologicalOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Set<Tensor> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {root, 0});
+        visited.add(root);
+        while (!stack.isEmpty()) {
+            Object[] frame = stack.peek();
+            Tensor t = (Tensor) frame[0];
+            int next = (Integer) frame[1];
+            Tensor[] inputs = t.gradFn().inputArray();
+            if (next < inputs.length) {
+                frame[1] = next + 1;
+                Tensor in = inputs[next];
+                if (in != null && in.gradFn() != null && visited.add(in)) stack.push(new Object[] {in, 0});
+            } else {
+                stack.pop();
+                order.add(t);
+            }
+        }
+        return order;
+    }
+
+    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+        Tensor dense = g.isContiguous() && g.offset() == 0 && g.storage().length == g.numel() ? g : new Tensor(g.toArray(), g.shapeRef());
+        if (leaf.grad() == null) {
+            // NOTE: copy, so that a later += into the leaf's grad never writes into a tensor the graph still uses.
+            leaf.setGrad(new Tensor(dense.data().clone(), leaf.shapeRef()));
+        } else {
+            float[] acc = leaf.grad().data();
+            float[] d = dense.data();
+            for (int i = 0; i < acc.length; i++) acc[i] += d[i];
+        }
+    }
+
+    private static Tensor sum(Tensor a, Tensor b) {
+        float[] x = a.toArray();
+        float[] y = b.toArray();
+        for (int i = 0; i < x.length; i++) x[i] += y[i];
+        return new Tensor(x, a.shapeRef());
+    }
+}

@@ -1,0 +1,45 @@
+package dev.deepshape.autograd;
+
+import dev.deepshape.tensor.Tensor;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One recorded operation of the autograd graph: a PyTorch-style label ({@code ConvolutionBackward0}), the inputs it
+ * read, the tensors it saved for the backward pass (by name, for pictures) and the backward function itself.
+ */
+public final class Node {
+    /** Maps the gradient of the node's output to the gradients of its inputs ({@code null} where none is needed). */
+    @FunctionalInterface
+    public interface Backward {
+        Tensor[] apply(Tensor dOut);
+    }
+
+    private final String op;
+    private final Tensor[] inputs;
+    private final Map<String, Tensor> saved;
+    private final Backward backward;
+
+    public Node(String op, Tensor[] inputs, Map<String, Tensor> saved, Backward backward) {
+        this.op = op;
+        this.inputs = inputs;
+        this.saved = saved == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(saved));
+        this.backward = backward;
+    }
+
+    /** PyTorch's name of the backward function, e.g. {@code AddmmBackward0}. */
+    public String op() { return op; }
+
+    public List<Tensor> inputs() { return List.of(inputs); }
+
+    Tensor[] inputArray() { return inputs; }
+
+    /** What the forward pass saved for backward, e.g. {@code self}, {@code weight}, {@code result1} (indices). */
+    public Map<String, Tensor> saved() { return saved; }
+
+    Tensor[] apply(Tensor dOut) { return backward.apply(dOut); }
+
+    @Override public String toString() { return op; }
+}

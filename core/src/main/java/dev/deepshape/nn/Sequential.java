@@ -1,0 +1,39 @@
+package dev.deepshape.nn;
+
+import dev.deepshape.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Applies its modules in order, as {@code torch.nn.Sequential}. Children are named "0", "1", ... unless named
+ * explicitly; the same module instance may appear twice (its parameters are counted once).
+ */
+public class Sequential extends Module {
+    private final List<Module> layers = new ArrayList<>();
+    private final List<String> names = new ArrayList<>();
+
+    public Sequential(Module... modules) {
+        for (Module m : modules) add(String.valueOf(layers.size()), m);
+    }
+
+    /** Appends a module under {@code name}; a name already used must refer to the same instance (module reuse). */
+    public Sequential add(String name, Module m) {
+        Module existing = children().get(name);
+        if (existing != null && existing != m) throw new IllegalArgumentException("Sequential: name '" + name + "' is already used by another module");
+        if (existing == null) registerModule(name, m);
+        layers.add(m);
+        names.add(name);
+        return this;
+    }
+
+    public List<Module> layers() { return List.copyOf(layers); }
+
+    /** The name of each step, in order (a reused module repeats its name). */
+    public List<String> layerNames() { return List.copyOf(names); }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        for (Module m : layers) x = m.forward(x);
+        return x;
+    }
+}
