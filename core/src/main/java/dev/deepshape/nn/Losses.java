@@ -4,7 +4,6 @@ import dev.deepshape.autograd.Ops;
 import dev.deepshape.tensor.IntTensor;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
-import java.util.Arrays;
 import java.util.Map;
 
 /**
