@@ -172,9 +172,12 @@ public abstract class RecurrentBase extends Module {
 
     private String hint(int[] s) {
         int rank = s.length;
-        if (rank <= 1) return "a recurrent layer needs a sequence dimension and a feature dimension: reshape it to (1, 1, F) or (L, F)";
+        if (rank <= 1) {
+            String f = rank == 1 ? String.valueOf(s[0]) : "1";
+            return "a recurrent layer needs a sequence dimension and a feature dimension: reshape it to (1, 1, " + f + ") for one step of one sample";
+        }
         int last = s[rank - 1];
-        String fits = "its last dimension is " + last + ", so " + name() + "(" + reprArgs(last) + ") would fit";
+        String fits = "its last dimension is " + last + ", so input_size=" + last + " would fit: " + name() + "(" + reprArgs(last) + ")";
         if (rank == 2) {
             return "a 2-D input is read as one unbatched sequence (L, H_in); if it is a batch of feature vectors (N, F), "
                     + "add a sequence dimension with unsqueeze(" + (batchFirst ? 1 : 0) + ")" + (last > 0 ? "; " + fits : "");
