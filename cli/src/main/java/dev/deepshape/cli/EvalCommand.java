@@ -54,7 +54,12 @@ final class EvalCommand implements Callable<Integer> {
         CliSupport.setThreads(spec, threads);
         CliSupport.selectDevice(spec, device);
         Module net = loadModel(spec, model, checkpoint);
-        Mnist.Dataset test = Mnist.load(Mnist.dataDir(data), false, noDownload ? null : new MnistDownloader(System.err));
+        Mnist.Dataset test;
+        try {
+            test = Mnist.load(Mnist.dataDir(data), false, noDownload ? null : new MnistDownloader(System.err));
+        } catch (Mnist.MissingDataException e) {
+            throw CliSupport.usage(spec, e.getMessage());
+        }
         if (limitTest != null) test = test.first(limitTest);
         int correct = Trainer.evaluate(net, test, batchSize);
         System.err.println("deepshape eval: " + correct + " of " + test.count() + " test images correct");

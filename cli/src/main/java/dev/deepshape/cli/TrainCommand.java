@@ -115,8 +115,13 @@ final class TrainCommand implements Callable<Integer> {
 
         Path dataDir = Mnist.dataDir(data);
         MnistDownloader downloader = noDownload ? null : new MnistDownloader(err);
-        Mnist.Dataset train = Mnist.load(dataDir, true, downloader);
-        Mnist.Dataset test = Mnist.load(dataDir, false, downloader);
+        Mnist.Dataset train, test;
+        try {
+            train = Mnist.load(dataDir, true, downloader);
+            test = Mnist.load(dataDir, false, downloader);
+        } catch (Mnist.MissingDataException e) {
+            throw CliSupport.usage(spec, e.getMessage());
+        }
 
         Rng.manualSeed(config.seed());
         Module net = CliSupport.createModel(spec, config.model());

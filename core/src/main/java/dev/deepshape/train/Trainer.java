@@ -196,6 +196,8 @@ public final class Trainer {
         Map<String, Object> meta = config.toMeta();
         meta.put("epoch", epochsDone);
         meta.put("threads", Parallel.threads());
+        meta.put("optimizer", optimizer.getClass().getSimpleName());
+        meta.put("optimizer_hyper_parameters", optimizer.hyperParameters());
         meta.put("loader_rng", loader.rng().state());
         meta.put("global_rng", Rng.global().state());
         meta.put("train_count", train.count());
