@@ -11,7 +11,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The im2col + sgemm convolution kernels against the naive loops, on a table of awkward configurations, and the
- * naive transposed convolution against the naive convolution through the adjoint identity ⟨convT(x), y⟩ = ⟨x, conv(y)⟩.
+ * naive transposed convolution against the naive convolution through the adjoint identity ⟨convT(x), y⟩ = ⟨x, conv(y)⟩,
+ * and the naive kernels against numbers from PyTorch.
  */
 class ConvKernelsTest {
     private static int savedThreads;
@@ -110,6 +111,48 @@ class ConvKernelsTest {
         ConvTranspose2dKernels.convTranspose2dForwardNaive(ty, x, wt, null, g);
         Conv2dKernels.conv2dForwardNaive(cy, dout, wt, null, g);
         assertEquals(dot(ty, dout), dot(x, cy), 1e-4 * Math.sqrt(outLen * (double) kh * kw), "adjoint identity");
+    }
+
+    /**
+     * Anchors the naive oracles to PyTorch. Inputs are {@code sin(0.37·i + 0.1)} in row-major order; the expected
+     * numbers are {@code (y * t(y.shape)).sum()} from PyTorch 1.13 (float64) for:
+     * <pre>
+     * F.conv2d(t(2,4,7,6), t(6,2,3,2), t(6), stride=(2,1), padding=(1,2), dilation=(1,2), groups=2)            # (2, 6, 4, 8)
+     * F.conv_transpose2d(t(2,4,4,5), t(4,3,3,2), t(6), stride=(2,3), padding=(1,0), output_padding=(1,2),
+     *                    groups=2, dilation=(1,2))                                                             # (2, 6, 8, 17)
+     * F.max_pool2d(t(2,3,7,9), (3,2), (2,1), (1,1), (1,2), ceil_mode=True, return_indices=True)               # (2, 3, 4, 9)
+     * </pre>
+     */
+    @org.junit.jupiter.api.Test
+    void naiveKernelsMatchPyTorch() {
+        Conv2dGeometry g = Conv2dGeometry.conv(2, 4, 7, 6, 6, 3, 2, new int[] {2, 1}, new int[] {1, 2}, new int[] {1, 2}, new int[] {1, 2}, 2);
+        assertEquals(4, g.oh());
+        assertEquals(8, g.ow());
+        float[] out = new float[2 * 6 * 4 * 8];
+        Conv2dKernels.conv2dForwardNaive(out, sines(2 * 4 * 7 * 6), sines(6 * 2 * 3 * 2), sines(6), g);
+        assertEquals(1.044406795223654, dot(out, sines(out.length)), 1e-5);
+
+        Conv2dGeometry t = Conv2dGeometry.transposed(2, 4, 4, 5, 6, 3, 2, new int[] {2, 3}, new int[] {1, 0}, new int[] {1, 2}, new int[] {1, 2}, 2);
+        assertEquals(8, t.h());
+        assertEquals(17, t.w());
+        float[] y = new float[2 * 6 * 8 * 17];
+        ConvTranspose2dKernels.convTranspose2dForwardNaive(y, sines(2 * 4 * 4 * 5), sines(4 * 3 * 3 * 2), sines(6), t);
+        assertEquals(0.3115994891515528, dot(y, sines(y.length)), 1e-5);
+
+        Pool2dGeometry p = Pool2dGeometry.of(2, 3, 7, 9, new int[] {3, 2}, new int[] {2, 1}, new int[] {1, 1}, new int[] {1, 2}, true);
+        assertEquals(4, p.oh());
+        assertEquals(9, p.ow());
+        float[] pooled = new float[2 * 3 * 4 * 9];
+        int[] idx = new int[pooled.length];
+        MaxPool2dKernels.maxPool2dForwardNaive(pooled, idx, sines(2 * 3 * 7 * 9), p);
+        assertEquals(2.615355968090405, dot(pooled, sines(pooled.length)), 1e-5);
+        assertEquals(6769, java.util.Arrays.stream(idx).sum());
+    }
+
+    private static float[] sines(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) Math.sin(0.37 * i + 0.1);
+        return v;
     }
 
     private static double dot(float[] a, float[] b) {
