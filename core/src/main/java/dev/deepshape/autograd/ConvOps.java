@@ -37,10 +37,10 @@ public final class ConvOps {
         checkConvArgs("conv2d", x, weight, bias, groups, weight.size(1) * groups, weight.size(0));
         int[] xs = x.shapeRef();
         int kh = weight.size(2), kw = weight.size(3);
-        int padH = xs[2] + padding[0] + paddingEnd[0], padW = xs[3] + padding[1] + paddingEnd[1];
+        int paddedH = xs[2] + padding[0] + paddingEnd[0], paddedW = xs[3] + padding[1] + paddingEnd[1];
         if (Conv2dGeometry.convOutSize(xs[2], kh, stride[0], padding[0] + paddingEnd[0], dilation[0]) < 1
                 || Conv2dGeometry.convOutSize(xs[3], kw, stride[1], padding[1] + paddingEnd[1], dilation[1]) < 1) {
-            throw new IllegalArgumentException("conv2d: calculated padded input size per channel: (" + padH + " x " + padW + "). Kernel size: ("
+            throw new IllegalArgumentException("conv2d: calculated padded input size per channel: (" + paddedH + " x " + paddedW + "). Kernel size: ("
                     + (dilation[0] * (kh - 1) + 1) + " x " + (dilation[1] * (kw - 1) + 1) + "). Kernel size can't be greater than actual input size");
         }
         Conv2dGeometry g = Conv2dGeometry.conv(xs[0], xs[1], xs[2], xs[3], weight.size(0), kh, kw,
