@@ -126,7 +126,8 @@ final class TrainCommand implements Callable<Integer> {
         Rng.manualSeed(config.seed());
         Module net = CliSupport.createModel(spec, config.model());
         Adam adam = new Adam(net.parameters(), config.lr());
-        boolean console = System.console() != null;
+        // NOTE: since JDK 22 System.console() is non-null even when output is redirected; isTerminal() tells.
+        boolean console = System.console() != null && System.console().isTerminal();
         ProgressBar bar = console ? new ProgressBar(err) : null;
         Trainer.Listener listener = new Trainer.Listener() {
             @Override public void onFirstBatch(DataLoader.Batch b) {

@@ -20,8 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
  * 12,000 training images, then {@code eval} of both saved files and {@code predict} on PNGs made from test digits.
  */
 class MnistEndToEndTest {
-    /** Measured: see the floor's comment. */
-    static final double TEST_ACCURACY_FLOOR = 90.0;
+    /**
+     * Measured with seed 0 and 2 threads: 96.60 % (training accuracy 83.08 %, loss 0.9127); PyTorch's tutorial
+     * reaches 97–98.5 % after a full epoch of 60,000. The floor leaves room for other seeds and backends.
+     */
+    static final double TEST_ACCURACY_FLOOR = 93.0;
     static final Pattern TEST_LINE = Pattern.compile("^Accuracy of the model on the test images: (\\d+\\.\\d\\d)%$", Pattern.MULTILINE);
 
     @TempDir Path dir;
