@@ -115,8 +115,6 @@ public abstract class RecurrentBase extends Module {
                 Tensor[] hs = new Tensor[steps];
                 for (int s = 0; s < steps; s++) {
                     int t = dir == 0 ? s : steps - 1 - s; // the reverse direction reads the sequence backwards
-                    // NOTE: each select's backward returns a gradient of the whole gx, so backward costs O(L²·N·G·H)
-                    // for the sums; negligible for the reference model (L = 1), noticeable for long sequences.
                     Tensor[] state = cell(Ops.select(gx, timeDim, t), h, c, weightHh, biasHh);
                     h = state[0];
                     c = state[1];
