@@ -17,22 +17,20 @@ final class ModelOptions {
     @Option(names = "--spec", paramLabel = "FILE", description = "a model spec file: one unit per line in PyTorch's constructor syntax")
     Path spec;
 
-    @Option(names = "--input", paramLabel = "SHAPE", converter = ShapeConverter.class,
-            description = "the input shape, e.g. 64,1,28,28 or (N,1,28,28); overrides the spec's 'input:' line")
-    int[] input;
+    @Option(names = "--input", paramLabel = "SHAPE", description = "the input shape, e.g. 64,1,28,28 or (N,1,28,28); overrides the spec's 'input:' line")
+    String inputText;
 
     static final class Builtins extends java.util.ArrayList<String> {
         Builtins() { super(ModelSpec.BUILTIN); }
     }
 
-    static final class ShapeConverter implements CommandLine.ITypeConverter<int[]> {
-        @Override
-        public int[] convert(String value) {
-            try {
-                return ModelSpec.parseShape(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a shape like 64,1,28,28 or (N,1,28,28): " + e.getMessage());
-            }
+    /** The {@code --input} shape, or null; a malformed one is a parameter error (exit 2). */
+    int[] input(CommandLine cl) {
+        if (inputText == null) return null;
+        try {
+            return ModelSpec.parseShape(inputText);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--input '" + inputText + "' is not a shape like 64,1,28,28 or (N,1,28,28): " + e.getMessage());
         }
     }
 

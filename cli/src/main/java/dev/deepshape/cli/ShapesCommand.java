@@ -32,7 +32,7 @@ public final class ShapesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ModelSpec spec = options.load(cmd.commandLine());
-        ShapeAnalysis a = ShapeAnalysis.of(spec, spec.inputShape(options.input));
+        ShapeAnalysis a = ShapeAnalysis.of(spec, spec.inputShape(options.input(cmd.commandLine())));
         PrintWriter out = cmd.commandLine().getOut();
         if (json) {
             var doc = a.toJson(explain);

@@ -49,7 +49,7 @@ public final class SummaryCommand implements Callable<Integer> {
     public Integer call() {
         if (depth < 0) throw new CommandLine.ParameterException(cmd.commandLine(), "--depth must be >= 0, got " + depth);
         ModelSpec spec = options.load(cmd.commandLine());
-        ShapeAnalysis a = ShapeAnalysis.of(spec, spec.inputShape(options.input));
+        ShapeAnalysis a = ShapeAnalysis.of(spec, spec.inputShape(options.input(cmd.commandLine())));
         // In the built-in model the unnamed steps (relu, flatten, unsqueeze, select) are function calls, which torchinfo does not list.
         Set<String> hidden = new TreeSet<>();
         if (options.builtin()) for (ModelSpec.Layer l : spec.layers()) if (l.name().equals(String.valueOf(l.index()))) hidden.add(l.name());
