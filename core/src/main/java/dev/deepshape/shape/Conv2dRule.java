@@ -62,12 +62,7 @@ public record Conv2dRule(int inChannels, int outChannels, int[] kernelSize, int[
 
     @Override
     public int[] outputShape(int[] in) {
-        int c = Rules.imageInput(repr(), "(N, " + inChannels + ", H, W)", in, "channel or spatial");
-        if (in[c] != inChannels) {
-            String hint = "the input has " + in[c] + " channels, so Conv2d(" + in[c] + ", " + outChannels + ", ...) would fit";
-            if (in.length == 3 && inChannels == 1) hint += "; if " + Dims.str(in) + " is (N, H, W), add Unsqueeze(1) to make it (N, 1, H, W)";
-            throw new ShapeException(repr(), expected(in), in, hint);
-        }
+        int c = Rules.imageInput(repr(), "Conv2d", inChannels, outChannels, in);
         int[] out = in.clone();
         out[c] = outChannels;
         for (int a = 0; a < 2; a++) {
@@ -96,11 +91,20 @@ public record Conv2dRule(int inChannels, int outChannels, int[] kernelSize, int[
                     + dilation[a] + "·(" + kernelSize[a] + " − 1) = " + total + " zeros: " + total / 2 + " before, " + (total - total / 2) + " after)";
         }
         long num = (long) size + 2L * padding[a] - (long) dilation[a] * (kernelSize[a] - 1) - 1;
-        String symbols = Rules.windowFormula(ax + "_in", "padding[" + a + "]", "dilation[" + a + "]", "kernel_size[" + a + "]", "stride[" + a + "]", false);
+        String symbols = symbols(a);
         String numbers = Rules.windowFormula(String.valueOf(size), String.valueOf(padding[a]), String.valueOf(dilation[a]),
                 String.valueOf(kernelSize[a]), String.valueOf(stride[a]), false);
         return (withSymbols ? ax + "_out = " + symbols + " = " : "") + numbers + " = " + (Math.floorDiv(num, stride[a]) + 1);
     }
+
+    /** {@code ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1)/stride[0]⌋ + 1}: the right-hand side of axis {@code a}'s formula. */
+    private static String symbols(int a) {
+        return Rules.windowFormula((a == 0 ? "H" : "W") + "_in", "padding[" + a + "]", "dilation[" + a + "]", "kernel_size[" + a + "]", "stride[" + a + "]", false);
+    }
+
+    /** {@code H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1)/stride[0]⌋ + 1}, the line of Conv2d's Javadoc "Shape" section. */
+    @Override
+    public List<String> formulas() { return List.of("H_out = " + symbols(0)); }
 
     @Override
     public List<String> explain(int[] in) {

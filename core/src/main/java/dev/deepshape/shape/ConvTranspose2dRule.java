@@ -59,10 +59,7 @@ public record ConvTranspose2dRule(int inChannels, int outChannels, int[] kernelS
 
     @Override
     public int[] outputShape(int[] in) {
-        int c = Rules.imageInput(repr(), "(N, " + inChannels + ", H, W)", in, "channel or spatial");
-        if (in[c] != inChannels) {
-            throw new ShapeException(repr(), expected(in), in, "the input has " + in[c] + " channels, so ConvTranspose2d(" + in[c] + ", " + outChannels + ", ...) would fit");
-        }
+        int c = Rules.imageInput(repr(), "ConvTranspose2d", inChannels, outChannels, in);
         int[] out = in.clone();
         out[c] = outChannels;
         for (int a = 0; a < 2; a++) {
@@ -79,10 +76,20 @@ public record ConvTranspose2dRule(int inChannels, int outChannels, int[] kernelS
     private String explainAxis(int[] in, int a, boolean withSymbols) {
         String ax = a == 0 ? "H" : "W";
         int v = in[in.length - 2 + a];
-        String sym = "(" + ax + "_in − 1)·stride[" + a + "] − 2·padding[" + a + "] + dilation[" + a + "]·(kernel_size[" + a + "] − 1) + output_padding[" + a + "] + 1";
+        String sym = symbols(a);
         String num = "(" + v + " − 1)·" + stride[a] + " − 2·" + padding[a] + " + " + dilation[a] + "·(" + kernelSize[a] + " − 1) + " + outputPadding[a] + " + 1";
         return (withSymbols ? ax + "_out = " + sym + " = " : "") + num + " = " + size(v, a);
     }
+
+    /** {@code (H_in − 1)·stride[0] − 2·padding[0] + dilation[0]·(kernel_size[0] − 1) + output_padding[0] + 1}, axis {@code a}'s right-hand side. */
+    private static String symbols(int a) {
+        return "(" + (a == 0 ? "H" : "W") + "_in − 1)·stride[" + a + "] − 2·padding[" + a + "] + dilation[" + a + "]·(kernel_size[" + a + "] − 1) + output_padding["
+                + a + "] + 1";
+    }
+
+    /** The line of ConvTranspose2d's Javadoc "Shape" section. */
+    @Override
+    public List<String> formulas() { return List.of("H_out = " + symbols(0)); }
 
     @Override
     public List<String> explain(int[] in) {

@@ -48,7 +48,7 @@ public record MaxPool2dRule(int[] kernelSize, int[] stride, int[] padding, int[]
 
     @Override
     public int[] outputShape(int[] in) {
-        int c = Rules.imageInput(repr(), "(N, C, H, W)", in, "spatial");
+        int c = Rules.imageInput(repr(), "MaxPool2d", -1, -1, in);
         int[] out = in.clone();
         for (int a = 0; a < 2; a++) {
             long s = size(in[c + 1 + a], a);
@@ -66,7 +66,7 @@ public record MaxPool2dRule(int[] kernelSize, int[] stride, int[] padding, int[]
     private String explainAxis(int[] in, int a, boolean withSymbols) {
         String ax = a == 0 ? "H" : "W";
         int v = in[in.length - 2 + a];
-        String sym = Rules.windowFormula(ax + "_in", "padding[" + a + "]", "dilation[" + a + "]", "kernel_size[" + a + "]", "stride[" + a + "]", ceilMode);
+        String sym = symbols(a);
         String num = Rules.windowFormula(String.valueOf(v), String.valueOf(padding[a]), String.valueOf(dilation[a]), String.valueOf(kernelSize[a]),
                 String.valueOf(stride[a]), ceilMode);
         long s = size(v, a);
@@ -74,6 +74,15 @@ public record MaxPool2dRule(int[] kernelSize, int[] stride, int[] padding, int[]
         String dropped = raw != s ? " − 1 (ceil_mode: the last window would start in the right padding) = " + s : "";
         return (withSymbols ? ax + "_out = " + sym + " = " : "") + num + " = " + raw + dropped;
     }
+
+    /** The right-hand side of axis {@code a}'s formula; ⌈…⌉ with ceil_mode. */
+    private String symbols(int a) {
+        return Rules.windowFormula((a == 0 ? "H" : "W") + "_in", "padding[" + a + "]", "dilation[" + a + "]", "kernel_size[" + a + "]", "stride[" + a + "]", ceilMode);
+    }
+
+    /** The line of MaxPool2d's Javadoc "Shape" section (for ceil_mode=False). */
+    @Override
+    public List<String> formulas() { return List.of("H_out = " + symbols(0)); }
 
     @Override
     public List<String> explain(int[] in) {

@@ -62,23 +62,55 @@ public record RecurrentRule(Mode mode, int inputSize, int hiddenSize, int numLay
 
     @Override
     public int[] outputShape(int[] in) {
-        if (in.length != 2 && in.length != 3) {
-            String hint = in.length == 4 ? "a recurrent unit takes a sequence of feature vectors; Flatten() then Unsqueeze(1) turn (N, C, H, W) into (N, 1, C·H·W)"
-                    : "give a 3-D " + expected(3) + " batch of sequences or a 2-D (L, " + inputSize + ") sequence";
-            throw new ShapeException(repr(), expected(3), in, hint);
+        if (in.length != 2 && in.length != 3) throw new ShapeException(repr(), expected(3) + " or " + expected(2), in, rankHint(in));
+        String expected = expected(in.length);
+        Rules.concrete(repr(), expected, in, in.length - 1);
+        for (int i = 0; i < in.length; i++) {
+            if (in[i] == 0) {
+                throw new ShapeException(repr(), expected, in, "dimension " + i + " is 0; the sequence length, the batch and the features must be at least 1");
+            }
         }
-        Rules.concrete(repr(), expected(in.length), in, in.length - 1);
         int features = in[in.length - 1];
         if (features != inputSize) {
-            String hint = "input.size(-1) must equal input_size; the input has " + features + " features"
-                    + (inputSize % features == 0 && inputSize != features ? " (" + inputSize / features + "× too few)" : "")
-                    + (features % inputSize == 0 && inputSize != features ? " (" + features / inputSize + "× too many)" : "")
-                    + ", so " + withInputSize(features) + " would fit";
-            throw new ShapeException(repr(), expected(in.length), in, hint);
+            StringBuilder hint = new StringBuilder("input.size(-1) must equal input_size; the input has " + features + " features"
+                    + (inputSize % features == 0 ? " (" + inputSize / features + "× too few)" : "")
+                    + (features % inputSize == 0 ? " (" + features / inputSize + "× too many)" : "")
+                    + ", so " + withInputSize(features) + " would fit");
+            if (in.length == 2) {
+                hint.append("; a 2-D input is read as one unbatched sequence (L, H_in); if it is a batch of feature vectors (N, F), add a sequence dimension "
+                        + "with unsqueeze(").append(batchFirst ? 1 : 0).append(')');
+            } else {
+                for (int d = 0; d < 2; d++) {
+                    if (in[d] == inputSize) {
+                        hint.append("; or else dimension ").append(d).append(" has the ").append(inputSize).append(" features: the dimensions are in the wrong order (")
+                                .append(batchFirst ? "batch_first=True expects (N, L, H_in)" : "batch_first=False expects (L, N, H_in)").append(')');
+                        break;
+                    }
+                }
+            }
+            throw new ShapeException(repr(), expected, in, hint.toString());
         }
         int[] out = in.clone();
         out[in.length - 1] = directions() * hiddenSize;
         return out;
+    }
+
+    /** The hint for an input that is neither a 3-D batch of sequences nor a 2-D sequence. */
+    private String rankHint(int[] in) {
+        if (in.length <= 1) {
+            String f = in.length == 1 ? Dims.dim(in[0]) : "1";
+            return "a recurrent layer needs a sequence dimension and a feature dimension: reshape it to (1, 1, " + f + ") for one step of one sample";
+        }
+        long features = Dims.numel(java.util.Arrays.copyOfRange(in, 1, in.length));
+        String seq = "unsqueeze(" + (batchFirst ? 1 : 0) + ")";
+        if (features == inputSize) {
+            long[] fixed = batchFirst ? new long[] {in[0], 1, features} : new long[] {1, in[0], features};
+            return "flatten(1) gives (" + Dims.dim(in[0]) + ", " + features + "), then " + seq + " adds the sequence dimension: "
+                    + Dims.str(java.util.Arrays.stream(fixed).mapToInt(x -> (int) x).toArray()) + " (Flatten() then Unsqueeze(" + (batchFirst ? 1 : 0) + ") in a spec)";
+        }
+        return "a " + in.length + "-D input needs its feature dimensions flattened (flatten(1), then " + seq + ") so that the last one is input_size; here that gives "
+                + Dims.product(in, 1, in.length) + " = " + (features < 0 ? "?" : String.valueOf(features)) + " features per sample, not " + inputSize
+                + (features > 0 && features <= Integer.MAX_VALUE ? ", so " + withInputSize((int) features) + " would fit after them" : "");
     }
 
     private String withInputSize(int n) {

@@ -44,6 +44,13 @@ public sealed interface ShapeRule
     /** The formula lines with the numbers of {@code in} substituted, ending with the output and the parameters. */
     List<String> explain(int[] in);
 
+    /**
+     * The output-size formula in PyTorch's symbols, {@code H_out = ⌊(H_in + 2·padding[0] − ...)/stride[0]⌋ + 1}: the same
+     * text {@link #explain} substitutes numbers into, and the line the unit's Javadoc "Shape" section shows (a test
+     * checks they agree). Empty for units whose output size needs no formula.
+     */
+    default List<String> formulas() { return List.of(); }
+
     /** The parameters by state-dict key, in PyTorch's registration order. Empty for units without parameters. */
     default Map<String, int[]> parameterShapes() { return new LinkedHashMap<>(); }
 

@@ -48,14 +48,14 @@ public final class UnitDocs {
                 are convolved separately; `dilation` spreads the filter taps apart; `padding='same'` pads so that H and W stay
                 (stride 1 only; an odd total puts the extra zero after), `'valid'` means no padding.
                 Input (N, C_in, H_in, W_in) or (C_in, H_in, W_in); output (N, C_out, H_out, W_out), with
-                `H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1)/stride[0]⌋ + 1` (W likewise).
+                `{formula}` (W likewise).
                 Parameters: weight (out_channels, in_channels/groups, kH, kW), bias (out_channels). Initialisation: weight
                 kaiming_uniform(a=√5), bias U(−1/√fan_in, 1/√fan_in) with fan_in = in_channels/groups·kH·kW.
                 Multiply-adds: N·H_out·W_out·C_out·(C_in/groups)·kH·kW, plus one bias addition per output value.""", a, 0, 3);
         unit(sb, "MaxPool2d", """
                 Takes the maximum of each kH×kW window (taps `dilation` apart) of each channel; padding is −∞, so it never wins.
                 Input (N, C, H_in, W_in) or (C, H_in, W_in); output (N, C, H_out, W_out) with
-                `H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1)/stride[0]⌋ + 1`; with `ceil_mode=True` the
+                `{formula}`; with `ceil_mode=True` the
                 division rounds up, but a last window that would start in the right padding is dropped. `stride` defaults to
                 `kernel_size`; `padding` may be at most half the kernel. No parameters. The reference model uses the same `pool`
                 twice.""", a, 2, 5);
@@ -66,7 +66,7 @@ public final class UnitDocs {
                 `output_padding` (smaller than stride or dilation) adds rows/columns at the end to pick among the input sizes
                 that a strided convolution maps to the same output. With kernel 2 and stride 2 the patches tile the output
                 exactly: each pixel becomes a 2×2 block, doubling H and W.
-                Output `H_out = (H_in − 1)·stride[0] − 2·padding[0] + dilation[0]·(kernel_size[0] − 1) + output_padding[0] + 1`.
+                Output `{formula}`.
                 Parameters: weight (in_channels, out_channels/groups, kH, kW) — note the order, in before out — and bias (out_channels).
                 Multiply-adds: N·H_in·W_in·C_in·(C_out/groups)·kH·kW plus one bias addition per output value. torchinfo 1.8 instead
                 counts parameters × N·H_out·W_out, which is stride² = 4 times too many for the reference model's deconv
@@ -116,6 +116,9 @@ public final class UnitDocs {
     }
 
     private static void unit(StringBuilder sb, String title, String text, ShapeAnalysis a, int... rows) {
+        // The symbolic formula is the rule's own text (the same line the unit's Javadoc shows; a test checks both).
+        List<String> formulas = a.rows().get(rows[0]).rule().formulas();
+        if (!formulas.isEmpty()) text = text.replace("{formula}", formulas.getFirst());
         sb.append("## ").append(title).append("\n\n").append(text.strip()).append("\n\n");
         for (int i : rows) {
             ShapeAnalysis.Row r = a.rows().get(i);
