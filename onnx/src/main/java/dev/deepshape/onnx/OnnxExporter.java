@@ -165,6 +165,16 @@ public final class OnnxExporter {
         }
     }
 
+    /**
+     * Which axis of {@code inputShape} the export makes dynamic: the one given as -1 (N), else 0, or 1 when the model
+     * starts with a recurrent unit without batch_first.
+     */
+    public static int batchAxis(Module model, int[] inputShape) {
+        List<Step> steps = new ArrayList<>();
+        flatten(model, "", steps);
+        return batchAxis(inputShape, steps);
+    }
+
     /** The dynamic axis: the one given as -1, else 0, or 1 for a model that starts with a sequence-first recurrent unit. */
     private static int batchAxis(int[] inputShape, List<Step> steps) {
         int found = -1;
