@@ -11,7 +11,8 @@ with these (max |diff| <= 1e-4).
 
 PyTorch → deepshape: with --write-torch FILE it also writes the state dict of a fresh PyTorch CombinedModel
 (torch.manual_seed(--seed)) as safetensors, which deepshape loads (CombinedModel.loadStateDict, or
-`./deepshape export --checkpoint FILE`).
+`./deepshape export --checkpoint FILE`), and that model's input and logits to FILE_logits.safetensors (FILE without
+its extension).
 
 The safetensors package is not needed: the format (8-byte little-endian header length, JSON header, raw
 little-endian data) is read and written by hand below.
@@ -150,8 +151,10 @@ def main():
         write_safetensors(args.write_torch, fresh.state_dict(), {"torch": torch.__version__, "seed": str(args.seed)})
         with torch.no_grad():
             fresh_logits = fresh.eval()(x)
+        logits_file = os.path.splitext(args.write_torch)[0] + "_logits.safetensors"
+        write_safetensors(logits_file, {"input": x, "logits": fresh_logits}, {"torch": torch.__version__, "seed": str(args.seed)})
         print(f"wrote {args.write_torch}: PyTorch CombinedModel state dict, torch.manual_seed({args.seed}); "
-              f"its logits on image 0: {[round(v, 6) for v in fresh_logits[0].tolist()]}")
+              f"its logits on the same input: {logits_file}")
 
 
 if __name__ == "__main__":
