@@ -37,7 +37,8 @@ import java.util.List;
  * Writes a deepshape model as an ONNX model (opset 17, IR version 8) that ONNX Runtime and other ONNX tools run with
  * the same results as deepshape's forward pass in eval mode (dropout off).
  *
- * <p>What each unit becomes: Conv2d → {@code Conv}; MaxPool2d → {@code MaxPool}; ConvTranspose2d →
+ * <p>What each unit becomes: Conv2d → {@code Conv}; MaxPool2d → {@code MaxPool} (ceil_mode as floor mode with the
+ * end padding that gives PyTorch's output size); ConvTranspose2d →
  * {@code ConvTranspose} (output_padding, groups, dilation, pads kept); ReLU → {@code Relu}; Linear → {@code Gemm}
  * (2-D input) or {@code MatMul} + {@code Add}; Flatten → {@code Reshape}; Unsqueeze → {@code Unsqueeze}; Select →
  * {@code Gather} with a scalar index; RNN/GRU/LSTM → one ONNX {@code RNN}/{@code GRU}/{@code LSTM} node per layer
@@ -92,6 +93,7 @@ public final class OnnxExporter {
     }
 
     /** The ONNX model as a protobuf message (what {@link #export} writes). */
+    @SuppressWarnings("try") // the no-grad scope is only opened and closed
     public static ModelProto toProto(Module model, int[] inputShape) {
         List<Step> steps = new ArrayList<>();
         flatten(model, "", steps);

@@ -15,7 +15,6 @@ import dev.deepshape.shape.ModelBuilder;
 import dev.deepshape.shape.ModelSpec;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -45,6 +44,7 @@ class OnnxExportTest {
         return p.resolve("golden/data");
     }
 
+    @SuppressWarnings("try")
     static Tensor deepshape(Module m, Tensor x) {
         m.eval();
         try (Autograd.Scope ignored = Autograd.noGrad()) {
@@ -185,6 +185,4 @@ class OnnxExportTest {
         var two = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> OnnxExporter.toProto(conv, new int[] {-1, 1, -1, 5}));
         assertTrue(two.getMessage().contains("only the batch axis may be N"), two.getMessage());
     }
-
-    static Map<String, Tensor> readState(Path p) throws IOException { return SafeTensors.read(p); }
 }
