@@ -51,6 +51,7 @@ public final class SimdGemm {
     /** A thread's reusable buffers. */
     private static final class Scratch {
         float[] packB = new float[0];
+        final float[] packA = new float[(MC + MR - 1) / MR * MR * KC];
         final float[] tile = new float[MR * NR];
         final int[] gather = new int[2 * NR]; // the full panels' offsets, then the last panel's
         float[] partial = new float[0]; // only on a thread that splits K: the other chunks' sums
@@ -132,6 +133,7 @@ public final class SimdGemm {
         int need = Math.min(KC, p1 - p0) * ((ncMax + NR - 1) / NR) * NR;
         if (s.packB.length < need) s.packB = new float[need];
         float[] packB = s.packB;
+        float[] packA = s.packA;
         // A(i, p) is a[aOff + i*aRow + p*aDepth]: stored m×k it walks rows by lda and K by 1; transposed, the reverse.
         int aRow = transA ? 1 : lda;
         int aDepth = transA ? lda : 1;
@@ -145,18 +147,13 @@ public final class SimdGemm {
                 int aK = aOff + pc * aDepth;
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    int last = ic + mc - 1;
+                    packA(packA, a, aK, aRow, aDepth, ic, mc, kc);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         int bp = jr * kc; // panels are [kc][NR], one after another
                         for (int ir = 0; ir < mc; ir += MR) {
-                            int i = ic + ir;
-                            int mr = Math.min(MR, mc - ir);
-                            // NOTE: rows past the block's end repeat its last row: valid memory, results not stored.
-                            kernel(kc, a, aK + i * aRow, aK + Math.min(i + 1, last) * aRow,
-                                    aK + Math.min(i + 2, last) * aRow, aK + Math.min(i + 3, last) * aRow,
-                                    aK + Math.min(i + 4, last) * aRow, aK + Math.min(i + 5, last) * aRow, aDepth,
-                                    packB, bp, c, cOff + i * ldc + jc + jr, ldc, mr, nr, add, s.tile);
+                            kernel(kc, packA, ir * kc, packB, bp, c, cOff + (ic + ir) * ldc + jc + jr, ldc,
+                                    Math.min(MR, mc - ir), nr, add, s.tile);
                         }
                     }
                 }
@@ -165,44 +162,126 @@ public final class SimdGemm {
     }
 
     /**
+     * Packs rows [ic, ic+mc) of A and kc steps of K into panels of [kc][MR] (A(i, p) at {@code a[aK + i*aRow +
+     * p*aDepth]}). Rows past the end repeat the last row: valid numbers whose results the micro-kernel never stores.
+     */
+    static void packA(float[] dst, float[] a, int aK, int aRow, int aDepth, int ic, int mc, int kc) {
+        int last = ic + mc - 1;
+        for (int ir = 0; ir < mc; ir += MR) {
+            int i = ic + ir;
+            int r0 = aK + i * aRow, r1 = aK + Math.min(i + 1, last) * aRow, r2 = aK + Math.min(i + 2, last) * aRow;
+            int r3 = aK + Math.min(i + 3, last) * aRow, r4 = aK + Math.min(i + 4, last) * aRow;
+            int r5 = aK + Math.min(i + 5, last) * aRow;
+            int d = ir * kc;
+            if (aDepth == 1) {
+                for (int p = 0; p < kc; p++) {
+                    int q = d + p * MR;
+                    dst[q] = a[r0 + p];
+                    dst[q + 1] = a[r1 + p];
+                    dst[q + 2] = a[r2 + p];
+                    dst[q + 3] = a[r3 + p];
+                    dst[q + 4] = a[r4 + p];
+                    dst[q + 5] = a[r5 + p];
+                }
+            } else {
+                for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) {
+                    int q = d + p * MR;
+                    dst[q] = a[r0 + pa];
+                    dst[q + 1] = a[r1 + pa];
+                    dst[q + 2] = a[r2 + pa];
+                    dst[q + 3] = a[r3 + pa];
+                    dst[q + 4] = a[r4 + pa];
+                    dst[q + 5] = a[r5 + pa];
+                }
+            }
+        }
+    }
+
+    /**
      * The micro-kernel: a MR×NR tile of C from kc steps of (six broadcasts of A) × (two vectors of packed B).
-     * A(r, p) is {@code a[a_r + p*aDepth]}; B(p, 0..NR) is {@code bp[bIdx + p*NR ...]}. Stores mr×nr of the tile,
+     * A(r, p) is {@code ap[aIdx + p*MR + r]}; B(p, 0..NR) is {@code bp[bIdx + p*NR ...]}. Stores mr×nr of the tile,
      * adding to C when {@code add}.
      */
-    private static void kernel(int kc, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int aDepth,
-                               float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr, boolean add,
-                               float[] tile) {
+    static void kernel(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr,
+                       int nr, boolean add, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        int pa = 0;
-        int pb = bIdx;
-        for (int p = 0; p < kc; p++) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, pb);
-            FloatVector b1 = FloatVector.fromArray(S, bp, pb + VL);
-            FloatVector av = FloatVector.broadcast(S, a[a0 + pa]);
+        // NOTE: indices linear in p with constant strides let C2 hoist every range check out of the loop, and the six
+        // A values sit at constant displacements from one index, so each broadcast is a single load. Two steps per
+        // iteration halve the index arithmetic, which competes with the FMAs for the same ports.
+        FloatVector b0, b1, av;
+        int p = 0;
+        for (; p < kc - 1; p += 2) {
+            int pa = aIdx + p * MR;
+            int pb = bIdx + p * NR;
+            b0 = FloatVector.fromArray(S, bp, pb);
+            b1 = FloatVector.fromArray(S, bp, pb + VL);
+            av = FloatVector.broadcast(S, ap[pa]);
             c00 = av.fma(b0, c00);
             c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[a1 + pa]);
+            av = FloatVector.broadcast(S, ap[pa + 1]);
             c10 = av.fma(b0, c10);
             c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[a2 + pa]);
+            av = FloatVector.broadcast(S, ap[pa + 2]);
             c20 = av.fma(b0, c20);
             c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, a[a3 + pa]);
+            av = FloatVector.broadcast(S, ap[pa + 3]);
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, a[a4 + pa]);
+            av = FloatVector.broadcast(S, ap[pa + 4]);
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, a[a5 + pa]);
+            av = FloatVector.broadcast(S, ap[pa + 5]);
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
-            pa += aDepth;
-            pb += NR;
+            b0 = FloatVector.fromArray(S, bp, pb + NR);
+            b1 = FloatVector.fromArray(S, bp, pb + NR + VL);
+            av = FloatVector.broadcast(S, ap[pa + MR]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[pa + MR + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[pa + MR + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[pa + MR + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[pa + MR + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[pa + MR + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        if (p < kc) {
+            int pa = aIdx + p * MR;
+            int pb = bIdx + p * NR;
+            b0 = FloatVector.fromArray(S, bp, pb);
+            b1 = FloatVector.fromArray(S, bp, pb + VL);
+            av = FloatVector.broadcast(S, ap[pa]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[pa + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[pa + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[pa + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[pa + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[pa + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
         }
         if (mr == MR && nr == NR) {
             if (add) {
