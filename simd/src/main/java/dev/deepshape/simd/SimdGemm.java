@@ -18,9 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>B is packed, KC rows × NC columns at a time, into panels of [kc][NR] floats, contiguous in the order the
  *       micro-kernel reads them, the last panel padded with zeros. Packing reads B as stored: when {@code transB}
  *       (B stored n×k) a vector gather reads one element of each of NR rows, so no transpose is ever built.</li>
- *   <li>A is not packed: the micro-kernel broadcasts from A where it lies, six row starts and one stride along K
- *       ({@code 1} when A is stored m×k, {@code lda} when {@code transA}). Rows past the end of the block are
- *       clamped to its last row (valid memory, results discarded), so every tile runs the full-speed kernel.</li>
+ *   <li>A is packed per block of MC rows into panels of [kc][MR] when at least {@link #PACK_A_MIN_PANELS} column
+ *       panels reuse it; otherwise the micro-kernel broadcasts from A where it lies (six row starts and one stride
+ *       along K: 1 when A is stored m×k, {@code lda} when {@code transA}). Either way rows past the end of the block
+ *       repeat its last row (valid memory, results discarded), so every tile runs the full-speed kernel.</li>
  * </ul>
  * Threads (the shared {@link Parallel} pool) take whole row tiles, or whole column panels when M is small, or, when
  * both M and N are small and K is long (a weight gradient such as 9×32×50176), ranges of K whose partial sums are
@@ -43,6 +44,8 @@ public final class SimdGemm {
     static final int KC = 256;
     /** Columns of a packed B block. */
     static final int NC = 4096;
+    /** Column panels (of NR) that must share a packed A block for packing it to pay off. */
+    static final int PACK_A_MIN_PANELS = 4;
     /** Products smaller than this (2·m·n·k) run on the calling thread: the hand-off costs more than it saves. */
     static final long PARALLEL_FLOPS = 4_000_000L;
     /** M at or below which threads split columns (or K) instead of rows. */
@@ -147,13 +150,28 @@ public final class SimdGemm {
                 int aK = aOff + pc * aDepth;
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(packA, a, aK, aRow, aDepth, ic, mc, kc);
+                    // Packing A pays off when several column panels reuse it; for one or two (N = 32 or 64, as in the
+                    // convolutions' GEMMs) broadcasting from A where it lies is faster.
+                    boolean packed = nc >= PACK_A_MIN_PANELS * NR;
+                    if (packed) packA(packA, a, aK, aRow, aDepth, ic, mc, kc);
+                    int last = ic + mc - 1;
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         int bp = jr * kc; // panels are [kc][NR], one after another
                         for (int ir = 0; ir < mc; ir += MR) {
-                            kernel(kc, packA, ir * kc, packB, bp, c, cOff + (ic + ir) * ldc + jc + jr, ldc,
-                                    Math.min(MR, mc - ir), nr, add, s.tile);
+                            int i = ic + ir;
+                            int mr = Math.min(MR, mc - ir);
+                            int ci = cOff + i * ldc + jc + jr;
+                            if (packed) {
+                                kernel(kc, true, packA, ir * kc, 0, 0, 0, 0, 0, MR, packB, bp, c, ci, ldc, mr, nr, add,
+                                        s.tile);
+                            } else {
+                                // NOTE: rows past the block's end repeat its last row: valid memory, results not stored.
+                                kernel(kc, false, a, aK + i * aRow, aK + Math.min(i + 1, last) * aRow,
+                                        aK + Math.min(i + 2, last) * aRow, aK + Math.min(i + 3, last) * aRow,
+                                        aK + Math.min(i + 4, last) * aRow, aK + Math.min(i + 5, last) * aRow, aDepth,
+                                        packB, bp, c, ci, ldc, mr, nr, add, s.tile);
+                            }
                         }
                     }
                 }
@@ -199,89 +217,145 @@ public final class SimdGemm {
 
     /**
      * The micro-kernel: a MR×NR tile of C from kc steps of (six broadcasts of A) × (two vectors of packed B).
-     * A(r, p) is {@code ap[aIdx + p*MR + r]}; B(p, 0..NR) is {@code bp[bIdx + p*NR ...]}. Stores mr×nr of the tile,
-     * adding to C when {@code add}.
+     * A(r, p) is {@code a[a0 + p*MR + r]} when {@code packed}, else {@code a[a_r + p*aDepth]}; B(p, 0..NR) is
+     * {@code bp[bIdx + p*NR ...]}. Stores mr×nr of the tile, adding to C when {@code add}.
      */
-    static void kernel(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr,
-                       int nr, boolean add, float[] tile) {
+    static void kernel(int kc, boolean packed, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int aDepth,
+                       float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr, boolean add, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        // NOTE: indices linear in p with constant strides let C2 hoist every range check out of the loop, and the six
-        // A values sit at constant displacements from one index, so each broadcast is a single load. Two steps per
-        // iteration halve the index arithmetic, which competes with the FMAs for the same ports.
-        FloatVector b0, b1, av;
-        int p = 0;
-        for (; p < kc - 1; p += 2) {
-            int pa = aIdx + p * MR;
-            int pb = bIdx + p * NR;
-            b0 = FloatVector.fromArray(S, bp, pb);
-            b1 = FloatVector.fromArray(S, bp, pb + VL);
-            av = FloatVector.broadcast(S, ap[pa]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, ap[pa + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, ap[pa + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, ap[pa + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, ap[pa + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, ap[pa + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
-            b0 = FloatVector.fromArray(S, bp, pb + NR);
-            b1 = FloatVector.fromArray(S, bp, pb + NR + VL);
-            av = FloatVector.broadcast(S, ap[pa + MR]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, ap[pa + MR + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, ap[pa + MR + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, ap[pa + MR + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, ap[pa + MR + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, ap[pa + MR + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
-        }
-        if (p < kc) {
-            int pa = aIdx + p * MR;
-            int pb = bIdx + p * NR;
-            b0 = FloatVector.fromArray(S, bp, pb);
-            b1 = FloatVector.fromArray(S, bp, pb + VL);
-            av = FloatVector.broadcast(S, ap[pa]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, ap[pa + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, ap[pa + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, ap[pa + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, ap[pa + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, ap[pa + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
+        if (packed) {
+            float[] ap = a;
+            int aIdx = a0;
+            // NOTE: indices linear in p with constant strides let C2 hoist every range check out of the loop, and
+            // the six A values sit at constant displacements from one index, so each broadcast is a single load. Two
+            // steps per iteration halve the index arithmetic, which competes with the FMAs for the same ports.
+            FloatVector b0, b1, av;
+            int p = 0;
+            for (; p < kc - 1; p += 2) {
+                int pa = aIdx + p * MR;
+                int pb = bIdx + p * NR;
+                b0 = FloatVector.fromArray(S, bp, pb);
+                b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, ap[pa]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, ap[pa + 1]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, ap[pa + 2]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, ap[pa + 3]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, ap[pa + 4]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, ap[pa + 5]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+                b0 = FloatVector.fromArray(S, bp, pb + NR);
+                b1 = FloatVector.fromArray(S, bp, pb + NR + VL);
+                av = FloatVector.broadcast(S, ap[pa + MR]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, ap[pa + MR + 1]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, ap[pa + MR + 2]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, ap[pa + MR + 3]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, ap[pa + MR + 4]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, ap[pa + MR + 5]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+            }
+            if (p < kc) {
+                int pa = aIdx + p * MR;
+                int pb = bIdx + p * NR;
+                b0 = FloatVector.fromArray(S, bp, pb);
+                b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, ap[pa]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, ap[pa + 1]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, ap[pa + 2]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, ap[pa + 3]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, ap[pa + 4]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, ap[pa + 5]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+            }
+        } else if (aDepth == 1) {
+            // A stored m×k, not packed: six rows, each read forwards (indices linear in p: range checks hoisted).
+            FloatVector av;
+            for (int p = 0; p < kc; p++) {
+                int pb = bIdx + p * NR;
+                FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+                FloatVector b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, a[a0 + p]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, a[a1 + p]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, a[a2 + p]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, a[a3 + p]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, a[a4 + p]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, a[a5 + p]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+            }
+        } else {
+            // A stored k×m (transA), not packed: the values of step p are at a_r + p*aDepth.
+            FloatVector av;
+            for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) {
+                int pb = bIdx + p * NR;
+                FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+                FloatVector b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, a[a0 + pa]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, a[a1 + pa]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, a[a2 + pa]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, a[a3 + pa]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, a[a4 + pa]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, a[a5 + pa]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+            }
         }
         if (mr == MR && nr == NR) {
             if (add) {
