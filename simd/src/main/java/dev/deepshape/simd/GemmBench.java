@@ -92,14 +92,15 @@ public final class GemmBench {
      */
     private static void warmUp(Gemm g) {
         SplittableRandom rnd = new SplittableRandom(2);
-        float[] a = random(rnd, 160 * 300), b = random(rnd, 300 * 80), c = new float[160 * 80];
+        float[] a = random(rnd, 160 * 300), b = random(rnd, 300 * 140), c = new float[160 * 140];
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             for (int rep = 0; rep < 300; rep++) {
                 for (int t = 0; t < 4; t++) {
                     boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
-                    // 150×70×300: rows split; 40×80×300: columns split; 9×20×300: K is not long enough to split.
-                    for (int[] d : new int[][] {{150, 70, 300}, {40, 80, 300}, {9, 20, 300}}) {
+                    // 150×70×300: rows split; 40×80×300: columns split; 9×20×300: K is not long enough to split;
+                    // 30×140×300: wide enough for the packed-A path.
+                    for (int[] d : new int[][] {{150, 70, 300}, {40, 80, 300}, {9, 20, 300}, {30, 140, 300}}) {
                         g.run(ta, tb, d[0], d[1], d[2], a, 0, ta ? d[0] : d[2], b, 0, tb ? d[2] : d[1], c, 0, d[1], rep % 2 == 1);
                     }
                 }
