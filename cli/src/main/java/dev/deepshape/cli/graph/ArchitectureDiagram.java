@@ -79,20 +79,55 @@ public final class ArchitectureDiagram {
         return new Graph(model + ": architecture, input " + Dims.str(a.input()), rankdir, boxes, edges);
     }
 
-    /** Reprs longer than this many characters are wrapped in {@code LR} mode. */
-    static final int LR_WRAP = 34;
+    /** In {@code LR} mode a repr is wrapped onto lines of at most this many characters where it can be. */
+    static final int LR_WRAP = 24;
 
     /**
-     * {@code text} as one line, or as two lines broken after the argument separator ({@code ", "}) nearest its middle
-     * when it is longer than {@code max} characters and has one.
+     * {@code text} broken after top-level argument separators ({@code ", "} not inside a tuple) into as few lines of
+     * at most {@code max} characters as possible, at most three; when three lines cannot be that short, the three
+     * most even ones (the narrowest, then the least sum of squared lengths). {@code Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))} becomes
+     * {@code Conv2d(1, 32,} / {@code kernel_size=(3, 3),} / {@code stride=(1, 1), padding=(1, 1))}.
      */
     static List<String> wrap(String text, int max) {
         if (text.length() <= max) return List.of(text);
-        int best = -1;
-        for (int i = text.indexOf(", "); i >= 0; i = text.indexOf(", ", i + 1)) {
-            if (best < 0 || Math.abs(i - text.length() / 2) < Math.abs(best - text.length() / 2)) best = i;
+        // The pieces between top-level separators, each ending with its comma.
+        List<String> pieces = new ArrayList<>();
+        int depth = 0, start = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '(') depth++;
+            else if (c == ')') depth--;
+            else if (c == ',' && depth == 1 && i + 1 < text.length() && text.charAt(i + 1) == ' ') {
+                pieces.add(text.substring(start, i + 1));
+                start = i + 2;
+            }
         }
-        if (best < 0) return List.of(text);
-        return List.of(text.substring(0, best + 1), text.substring(best + 2));
+        pieces.add(text.substring(start));
+        List<String> best = List.of(text);
+        int bestWidth = text.length();
+        long bestSpread = Long.MAX_VALUE;
+        // Few pieces (a repr has at most a dozen arguments): try every way of cutting them into 2 or 3 lines.
+        for (int lines = 2; lines <= Math.min(3, pieces.size()); lines++) {
+            for (int a = 1; a < pieces.size(); a++) {
+                for (int b = lines == 3 ? a + 1 : pieces.size(); b <= pieces.size() - (lines == 3 ? 1 : 0); b++) {
+                    List<String> cand = new ArrayList<>();
+                    cand.add(String.join(" ", pieces.subList(0, a)));
+                    cand.add(String.join(" ", pieces.subList(a, b)));
+                    if (lines == 3) cand.add(String.join(" ", pieces.subList(b, pieces.size())));
+                    int width = cand.stream().mapToInt(String::length).max().orElseThrow();
+                    // Among equally wide cuts, the most even (least sum of squared lengths); then the one that keeps
+                    // more arguments on the first line, beside the unit's name.
+                    long spread = cand.stream().mapToLong(l -> (long) l.length() * l.length()).sum();
+                    boolean tie = width == bestWidth && spread == bestSpread && cand.size() == best.size();
+                    if (width < bestWidth || width == bestWidth && spread < bestSpread || tie) {
+                        best = cand;
+                        bestWidth = width;
+                        bestSpread = spread;
+                    }
+                }
+            }
+            if (bestWidth <= max) break;
+        }
+        return best;
     }
 }
