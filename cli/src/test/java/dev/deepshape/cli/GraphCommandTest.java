@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepshape.nn.CombinedModel;
+import dev.deepshape.shape.ModelBuilder;
+import dev.deepshape.shape.ModelSpec;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 import java.awt.image.BufferedImage;
@@ -131,13 +133,120 @@ class GraphCommandTest {
     @Test
     void badFlagsGiveOneLineAndExit2() {
         for (String[] args : List.of(new String[] {"graph", "--kind", "forward"}, new String[] {"graph", "-o", "x.pdf"},
-                new String[] {"graph", "--dpi", "0"}, new String[] {"graph", "--model", "resnet"}, new String[] {"graph", "--input", "1,28,28"},
-                new String[] {"graph", "--rankdir", "BT"})) {
+                new String[] {"graph", "--dpi", "0"}, new String[] {"graph", "--model", "resnet"}, new String[] {"graph", "--input", "1,x,28"},
+                new String[] {"graph", "--rankdir", "BT"}, new String[] {"graph", "--model", "combined", "--spec", "x.spec"})) {
             Run r = run(args);
             assertEquals(2, r.code, String.join(" ", args));
             assertEquals(1, r.err.strip().lines().count(), r.err);
             assertTrue(r.err.startsWith("deepshape graph: "), r.err);
         }
+    }
+
+    /** Reused modules (a Conv2d with parameters, a MaxPool2d) and a recurrent stack (2-layer LSTM, bidirectional GRU). */
+    static final String SPEC = """
+            # a model written by hand: the same conv block twice, then a recurrent stack
+            input: (N, 3, 16, 16)
+            stem = Conv2d(3, 8, kernel_size=3, padding=1)
+            ReLU()
+            block = Conv2d(8, 8, 3, padding=1)
+            ReLU()
+            block
+            pool = MaxPool2d(2)
+            Flatten()
+            Unsqueeze(1)
+            lstm = LSTM(512, 24, num_layers=2, batch_first=True)
+            gru = GRU(24, 16, batch_first=True, bidirectional=True)
+            Select(1, -1)
+            head = Linear(32, 5)
+            """;
+
+    /** The DOT's edge labels in order, without the "same module" links. */
+    private static List<String> edgeLabels(String dot) {
+        List<String> labels = new ArrayList<>();
+        Matcher m = Pattern.compile("-> \"[^\"]+\" \\[label=\" ([^\"]*)\"").matcher(dot);
+        while (m.find()) if (!m.group(1).equals("same module")) labels.add(m.group(1));
+        return labels;
+    }
+
+    @Test
+    void specArchitectureShowsEveryLayerTheReuseAndTheShapes() throws Exception {
+        Path spec = dir.resolve("net.spec");
+        Files.writeString(spec, SPEC);
+        Path svg = dir.resolve("net.svg"), dot = dir.resolve("net.dot");
+        Run r = run("graph", "--spec", spec.toString(), "-o", svg.toString());
+        assertEquals(0, r.code, r.err);
+        List<String> boxes = texts(svg, "node"), labels = texts(svg, "edge");
+        for (String text : List.of("stem", "block", "block  (reused)", "pool", "lstm", "gru", "head", "ReLU()", "Flatten(start_dim=1, end_dim=-1)",
+                "Unsqueeze(dim=1)", "Select(dim=1, index=-1)", "LSTM(512, 24, num_layers=2, batch_first=True)",
+                "GRU(24, 16, batch_first=True, bidirectional=True)", "Linear(in_features=32, out_features=5, bias=True)",
+                "Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))", "(N, 3, 16, 16)", "(N, 5)")) {
+            assertTrue(boxes.contains(text), text + " missing from " + boxes);
+        }
+        // block: 8·8·3·3 + 8 = 584 parameters, drawn twice, counted once; lstm 4·24·(512+24+2) + 4·24·(24+24+2); gru 2·3·16·(24+16+2)
+        assertEquals(2, boxes.stream().filter(t -> t.equals("Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))")).count());
+        assertTrue(boxes.contains("584 parameters") && boxes.contains("shares 584 parameters"), boxes.toString());
+        long total = 224 + 584 + (4 * 24 * (512 + 24 + 2) + 4 * 24 * (24 + 24 + 2)) + 2 * 3 * 16 * (24 + 16 + 2) + 165;
+        assertTrue(boxes.contains(String.format("%,d parameters in all", total)), boxes.toString());
+        assertTrue(labels.contains("same module"), "the reused block is joined to its first use");
+
+        assertEquals(0, run("graph", "--spec", spec.toString(), "-o", dot.toString()).code);
+        String n = "(N, 8, 16, 16)";
+        assertEquals(List.of(n, n, n, n, n, "(N, 8, 8, 8)", "(N, 512)", "(N, 1, 512)", "(N, 1, 24)", "(N, 1, 32)", "(N, 32)"), edgeLabels(Files.readString(dot)));
+        assertTrue(Files.readString(dot).contains("label=\"Sequential from net.spec: architecture, input (N, 3, 16, 16)\""));
+
+        // --input gives a concrete batch.
+        assertEquals(0, run("graph", "--spec", spec.toString(), "--input", "7,3,16,16", "-o", dot.toString()).code);
+        assertEquals("(7, 1, 24)", edgeLabels(Files.readString(dot)).get(8));
+        assertTrue(Files.readString(dot).contains("\"output\" [label=\"output\\n(7, 5)"));
+    }
+
+    @Test
+    void specAutogradHasEveryParameterOnceAndTheSharedConvTwice() throws Exception {
+        Path spec = dir.resolve("net.spec");
+        Files.writeString(spec, SPEC);
+        Path dot = dir.resolve("net-ag.dot");
+        Run r = run("graph", "--spec", spec.toString(), "--kind", "autograd", "-o", dot.toString());
+        assertEquals(0, r.code, r.err);
+        String text = Files.readString(dot);
+        Map<String, Tensor> params = ModelBuilder.build(ModelSpec.parse(SPEC, "net.spec")).namedParameters();
+        // PyTorch's keys: two LSTM layers (_l0, _l1), a reverse direction for the GRU (_l0_reverse).
+        assertEquals(22, params.size(), params.keySet().toString());
+        assertTrue(params.containsKey("lstm.weight_ih_l1") && params.containsKey("gru.bias_hh_l0_reverse"), params.keySet().toString());
+        Map<String, String> ids = new java.util.HashMap<>();
+        Matcher box = Pattern.compile("\"(p\\d+)\" \\[label=\"([^\"\\\\]+)\\\\n([^\"]+)\"").matcher(text);
+        while (box.find()) ids.put(box.group(2), box.group(1));
+        for (var e : params.entrySet()) {
+            assertTrue(text.contains("label=\"" + e.getKey() + "\\n" + Shapes.str(e.getValue().shapeRef()) + "\""), e.getKey() + " missing");
+        }
+        assertEquals(params.keySet(), ids.keySet());
+        assertTrue(text.contains("label=\"gru.weight_ih_l0_reverse\\n(48, 24)\""));
+        assertEquals(22, count(text, "label=\"AccumulateGrad\""));
+        assertEquals(3, count(text, "label=\"ConvolutionBackward0\""), "stem, and block twice");
+        // The shared block.weight has one AccumulateGrad, which feeds both convolutions.
+        String acc = "acc" + ids.get("block.weight").substring(1);
+        assertEquals(2, count(text, "\"" + acc + "\" -> "), text);
+        assertTrue(text.contains("label=\"output\\n(1, 5)\""), text);
+    }
+
+    @Test
+    void specErrorsExitOneWithTheSpecsLineAndColumn() throws Exception {
+        Path spec = dir.resolve("bad.spec");
+        Files.writeString(spec, "input: (N, 1, 28, 28)\nconv = Conv2d(1, 8, 3,, padding=1)\n");
+        for (String kind : List.of("architecture", "autograd")) {
+            Run r = run("graph", "--spec", spec.toString(), "--kind", kind, "-o", dir.resolve("x.svg").toString());
+            assertEquals(1, r.code, r.err);
+            assertTrue(r.err.strip().startsWith("deepshape graph: " + spec + ":2:23: expected a value"), r.err);
+            assertEquals(1, r.err.strip().lines().count(), r.err);
+        }
+        assertTrue(!Files.exists(dir.resolve("x.svg")));
+        // A shape that a layer cannot take: the shape rule's message, as from 'shapes'.
+        Run shape = run("graph", "--kind", "autograd", "--input", "1,3,28,28", "-o", dir.resolve("y.svg").toString());
+        assertEquals(1, shape.code);
+        assertTrue(shape.err.startsWith("deepshape graph: layer 0 (conv1) Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)): expected input of shape"), shape.err);
+        assertEquals(1, shape.err.strip().lines().count(), shape.err);
+        Run missing = run("graph", "--spec", dir.resolve("nope.spec").toString());
+        assertEquals(1, missing.code);
+        assertTrue(missing.err.contains("nope.spec: no such file"), missing.err);
     }
 
     private static int count(String s, String what) {

@@ -1,6 +1,7 @@
 package dev.deepshape.cli.graph;
 
 import dev.deepshape.autograd.Node;
+import dev.deepshape.shape.Dims;
 import dev.deepshape.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -32,7 +33,7 @@ public final class AutogradDiagram {
      */
     public static Graph of(String model, Tensor output, Map<String, Tensor> params, boolean showSaved, Graph.Rankdir rankdir) {
         if (output.gradFn() == null) {
-            throw new IllegalArgumentException("the output " + ArchitectureDiagram.shape(output.shapeRef())
+            throw new IllegalArgumentException("the output " + Dims.str(output.shapeRef())
                     + " has no grad_fn: no parameter or input required grad, or grad mode was off during the forward pass");
         }
         Map<Tensor, String> names = new IdentityHashMap<>();
@@ -42,7 +43,7 @@ public final class AutogradDiagram {
         List<Graph.Edge> edges = new ArrayList<>();
         Map<Node, String> nodeIds = new IdentityHashMap<>();
         Map<Tensor, String> accIds = new IdentityHashMap<>();
-        boxes.add(new Graph.Box("output", List.of(Graph.Text.title("output"), Graph.Text.code(ArchitectureDiagram.shape(output.shapeRef()))), OUTPUT));
+        boxes.add(new Graph.Box("output", List.of(Graph.Text.title("output"), Graph.Text.code(Dims.str(output.shapeRef()))), OUTPUT));
 
         // Depth-first from the output, as make_dot, so the declaration order follows the backward walk.
         Deque<Node> todo = new ArrayDeque<>();
@@ -59,7 +60,7 @@ public final class AutogradDiagram {
                 for (var s : n.saved().entrySet()) {
                     if (s.getValue() == null) continue;
                     String sid = id + ".saved" + k++;
-                    boxes.add(new Graph.Box(sid, List.of(Graph.Text.code(s.getKey()), Graph.Text.code(ArchitectureDiagram.shape(s.getValue().shapeRef()))), SAVED));
+                    boxes.add(new Graph.Box(sid, List.of(Graph.Text.code(s.getKey()), Graph.Text.code(Dims.str(s.getValue().shapeRef()))), SAVED));
                     pending.add(new Graph.Edge(sid, id, null, true, false, 0.5));
                 }
             }
@@ -83,7 +84,7 @@ public final class AutogradDiagram {
                         String name = names.getOrDefault(t, t.name() == null ? "" : t.name());
                         List<Graph.Text> lines = new ArrayList<>();
                         if (!name.isEmpty()) lines.add(Graph.Text.title(name));
-                        lines.add(Graph.Text.code(ArchitectureDiagram.shape(t.shapeRef())));
+                        lines.add(Graph.Text.code(Dims.str(t.shapeRef())));
                         boxes.add(new Graph.Box("p" + acc.substring(3), lines, PARAM));
                         boxes.add(new Graph.Box(acc, List.of(Graph.Text.code("AccumulateGrad")), OP));
                         pending.add(Graph.Edge.flow("p" + acc.substring(3), acc, null));

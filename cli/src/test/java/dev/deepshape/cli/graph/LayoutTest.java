@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepshape.nn.CombinedModel;
+import dev.deepshape.shape.Dims;
+import dev.deepshape.shape.ModelSpec;
+import dev.deepshape.shape.ShapeAnalysis;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
 import java.util.ArrayList;
@@ -22,11 +25,32 @@ class LayoutTest {
         Tensor y = m.forward(Tensor.zeros(1, 1, 28, 28));
         List<Arguments> out = new ArrayList<>();
         for (Graph.Rankdir rd : Graph.Rankdir.values()) {
-            out.add(Arguments.of("architecture " + rd, ArchitectureDiagram.of("CombinedModel", Fixtures.s(-1, 1, 28, 28), Fixtures.combined(-1), rd)));
+            out.add(Arguments.of("architecture " + rd, ArchitectureDiagram.of("CombinedModel", combined(), rd)));
             out.add(Arguments.of("autograd " + rd, AutogradDiagram.of("CombinedModel", y, m.namedParameters(), false, rd)));
             out.add(Arguments.of("autograd saved " + rd, AutogradDiagram.of("CombinedModel", y, m.namedParameters(), true, rd)));
         }
         return out.stream();
+    }
+
+    /** The reference model's rows with a symbolic batch, from the shape rules. */
+    static ShapeAnalysis combined() { return ShapeAnalysis.of(ModelSpec.builtin("combined"), new int[] {Dims.N, 1, 28, 28}); }
+
+    @Test
+    void longReprsWrapInLeftToRight() {
+        // Fewest lines that fit 24 characters, breaking only between top-level arguments (never inside a tuple).
+        assertEquals(List.of("Flatten(start_dim=1,", "end_dim=-1)"), ArchitectureDiagram.wrap("Flatten(start_dim=1, end_dim=-1)", 24));
+        assertEquals(List.of("GRU(24, 16,", "batch_first=True,", "bidirectional=True)"),
+                ArchitectureDiagram.wrap("GRU(24, 16, batch_first=True, bidirectional=True)", 24));
+        // Three lines cannot be 24 wide: the most even three.
+        assertEquals(List.of("Conv2d(1, 32,", "kernel_size=(3, 3),", "stride=(1, 1), padding=(1, 1))"),
+                ArchitectureDiagram.wrap("Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))", 24));
+        assertEquals(List.of("ConvTranspose2d(64, 32,", "kernel_size=(2, 2),", "stride=(2, 2))"),
+                ArchitectureDiagram.wrap("ConvTranspose2d(64, 32, kernel_size=(2, 2), stride=(2, 2))", 24));
+        assertEquals(List.of("ReLU()"), ArchitectureDiagram.wrap("ReLU()", 24));
+        assertEquals(List.of("Unbreakable(123456789012345678901234567890)"), ArchitectureDiagram.wrap("Unbreakable(123456789012345678901234567890)", 24));
+        double tb = Layout.of(ArchitectureDiagram.of("m", combined(), Graph.Rankdir.TB)).boxes().stream().mapToDouble(Layout.PlacedBox::w).max().orElseThrow();
+        double lr = Layout.of(ArchitectureDiagram.of("m", combined(), Graph.Rankdir.LR)).boxes().stream().mapToDouble(Layout.PlacedBox::w).max().orElseThrow();
+        assertTrue(lr < 0.5 * tb, "widest LR box " + lr + " vs TB " + tb);
     }
 
     record R(String what, double x, double y, double w, double h) {
@@ -55,7 +79,10 @@ class LayoutTest {
 
     @Test
     void boxesFitTheirMeasuredText() {
-        Graph g = ArchitectureDiagram.of("m", Fixtures.s(-1, 1, 28, 28), Fixtures.combined(-1), Graph.Rankdir.TB);
+        for (Graph.Rankdir rd : Graph.Rankdir.values()) boxesFit(ArchitectureDiagram.of("m", combined(), rd));
+    }
+
+    private static void boxesFit(Graph g) {
         for (Layout.PlacedBox b : Layout.of(g).boxes()) {
             for (Graph.Text t : b.box().lines()) {
                 double size = t.face() == Graph.Face.TITLE ? Fonts.TITLE_SIZE : Fonts.TEXT_SIZE;
