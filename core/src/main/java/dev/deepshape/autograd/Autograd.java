@@ -53,6 +53,8 @@ public final class Autograd {
         }
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        // Accumulators the engine allocated itself may be added into in place; gradients returned by ops may not.
+        Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         grads.put(root, gradient);
         try (Scope ignored = noGrad()) {
             for (int i = order.size() - 1; i >= 0; i--) {
@@ -61,15 +63,70 @@ public final class Autograd {
                 if (g == null) continue; // not on a path from the root's gradient
                 Node node = t.gradFn();
                 Tensor[] inputs = node.inputArray();
+                if (node.slice() != null) {
+                    Tensor in = inputs[0];
+                    if (!in.requiresGrad()) continue;
+                    Tensor acc = in.isLeaf() ? leafAccumulator(in) : grads.get(in);
+                    if (acc == null || (!in.isLeaf() && !owned.contains(acc))) {
+                        Tensor fresh = acc == null ? Tensor.zeros(in.shapeRef()) : new Tensor(acc.toArray(), in.shapeRef());
+                        if (!in.isLeaf()) {
+                            grads.put(in, fresh);
+                            owned.add(fresh);
+                        } else {
+                            in.setGrad(fresh);
+                        }
+                        acc = fresh;
+                    }
+                    addSlice(acc, g, node.slice());
+                    continue;
+                }
                 Tensor[] dInputs = node.apply(g);
                 for (int k = 0; k < inputs.length; k++) {
                     Tensor in = inputs[k];
                     if (in == null || !in.requiresGrad() || dInputs[k] == null) continue;
-                    if (in.isLeaf()) accumulateLeaf(in, dInputs[k]);
-                    else grads.merge(in, dInputs[k], Autograd::sum);
+                    if (in.isLeaf()) {
+                        accumulateLeaf(in, dInputs[k]);
+                        continue;
+                    }
+                    Tensor acc = grads.get(in);
+                    if (acc == null) {
+                        grads.put(in, dInputs[k]);
+                    } else if (owned.contains(acc)) {
+                        addInto(acc, dInputs[k]);
+                    } else {
+                        Tensor sum = sum(acc, dInputs[k]);
+                        owned.add(sum);
+                        grads.put(in, sum);
+                    }
                 }
             }
         }
+    }
+
+    /** The leaf's gradient tensor to add into, or null when it has none yet. */
+    private static Tensor leafAccumulator(Tensor leaf) { return leaf.grad(); }
+
+    /** acc[region] += g, where the region is a slice of acc along one dimension (g lacks that dimension if squeezed). */
+    private static void addSlice(Tensor acc, Tensor g, Node.SliceGradient s) {
+        int[] shape = acc.shapeRef();
+        int outer = 1, inner = 1;
+        for (int d = 0; d < s.dim(); d++) outer *= shape[d];
+        for (int d = s.dim() + 1; d < shape.length; d++) inner *= shape[d];
+        float[] a = acc.data();
+        float[] src = g.toArray();
+        int size = shape[s.dim()];
+        int block = s.length() * inner;
+        for (int o = 0; o < outer; o++) {
+            int dst = (o * size + s.start()) * inner;
+            int from = o * block;
+            for (int i = 0; i < block; i++) a[dst + i] += src[from + i];
+        }
+    }
+
+    private static void addInto(Tensor acc, Tensor d) {
+        float[] a = acc.data();
+        float[] v = d.toArray();
+        for (int i = 0; i < a.length; i++) a[i] += v[i];
     }
 
     /** Tensors with a grad_fn reachable from root, each after all the tensors it depends on. Iterative: deep graphs are fine. */

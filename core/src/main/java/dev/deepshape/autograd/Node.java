@@ -17,17 +17,33 @@ public final class Node {
         Tensor[] apply(Tensor dOut);
     }
 
+    /**
+     * The gradient of a view op's single input is the output gradient placed into a region of it (select, narrow).
+     * The engine adds it into the input's gradient in place, so taking L slices of one tensor costs O(L·slice)
+     * in backward instead of O(L·whole).
+     */
+    public record SliceGradient(int dim, int start, int length, boolean squeezed) {}
+
     private final String op;
     private final Tensor[] inputs;
     private final Map<String, Tensor> saved;
     private final Backward backward;
+    private final SliceGradient slice;
 
     public Node(String op, Tensor[] inputs, Map<String, Tensor> saved, Backward backward) {
+        this(op, inputs, saved, backward, null);
+    }
+
+    Node(String op, Tensor[] inputs, Map<String, Tensor> saved, Backward backward, SliceGradient slice) {
         this.op = op;
         this.inputs = inputs;
         this.saved = saved == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(saved));
         this.backward = backward;
+        this.slice = slice;
     }
+
+    /** Non-null for view ops whose backward scatters into a region of the input. */
+    SliceGradient slice() { return slice; }
 
     /** PyTorch's name of the backward function, e.g. {@code AddmmBackward0}. */
     public String op() { return op; }

@@ -29,6 +29,20 @@ public final class Ops {
         return out;
     }
 
+    /** Records a view whose backward adds the output gradient into a region of the input's gradient. */
+    private static Tensor recordSlice(Tensor out, String op, Tensor x, Node.SliceGradient slice) {
+        if (!Autograd.isGradEnabled() || !x.requiresGrad()) return out;
+        int[] in = x.shape();
+        // The closure is the readable definition (used if a caller applies the node directly); the engine uses `slice`.
+        Node.Backward bw = g -> {
+            Tensor full = Tensor.zeros(in);
+            copyInto(narrowView(full, slice.dim(), slice.start(), slice.length()), slice.squeezed() ? unsqueeze(g, slice.dim()) : g);
+            return new Tensor[] {full};
+        };
+        out.setGradFn(new Node(op, new Tensor[] {x}, null, bw, slice));
+        return out;
+    }
+
     static Map<String, Tensor> saved(Object... nameValue) {
         Map<String, Tensor> m = new LinkedHashMap<>();
         for (int i = 0; i < nameValue.length; i += 2) m.put((String) nameValue[i], (Tensor) nameValue[i + 1]);
@@ -154,11 +168,7 @@ public final class Ops {
             strides[b++] = st[a];
         }
         Tensor out = new Tensor(x.storage(), x.offset() + i * st[d], shape, strides);
-        return record(out, "SelectBackward0", null, g -> {
-            Tensor full = Tensor.zeros(in);
-            copyInto(narrowView(full, d, i, 1), unsqueeze(g, d));
-            return new Tensor[] {full};
-        }, x);
+        return recordSlice(out, "SelectBackward0", x, new Node.SliceGradient(d, i, 1, true));
     }
 
     /** {@code x.narrow(dim, start, length)}: a slice view. */
@@ -169,11 +179,7 @@ public final class Ops {
             throw new IndexOutOfBoundsException("narrow(): start " + start + " + length " + length + " exceeds dimension " + d + " of size " + in[d]);
         }
         Tensor out = narrowView(x, d, start, length);
-        return record(out, "SliceBackward0", null, g -> {
-            Tensor full = Tensor.zeros(in);
-            copyInto(narrowView(full, d, start, length), g);
-            return new Tensor[] {full};
-        }, x);
+        return recordSlice(out, "SliceBackward0", x, new Node.SliceGradient(d, start, length, false));
     }
 
     private static Tensor narrowView(Tensor x, int d, int start, int length) {

@@ -1,7 +1,9 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
-import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.shape.ShapeException;
+import dev.deepshape.shape.ShapeRule;
+import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
@@ -10,7 +12,7 @@ import dev.deepshape.tensor.Tensor;
  * A 2-D convolution (cross-correlation) over (N, C, H, W) images, as {@code torch.nn.Conv2d}.
  *
  * <p>Shape: input (N, C_in, H_in, W_in) or unbatched (C_in, H_in, W_in); output (N, C_out, H_out, W_out) with
- * <pre>  H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1) / stride[0]⌋ + 1</pre>
+ * <pre>  H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1)/stride[0]⌋ + 1</pre>
  * (W likewise; with {@code padding="same"} the output keeps H_in × W_in and an even kernel pads one more row/column at
  * the bottom/right, as PyTorch). Parameters: {@code weight} (out_channels, in_channels/groups, kH, kW), {@code bias}
  * (out_channels). Initialisation: weight kaiming_uniform(a=√5), i.e. U(−1/√fan_in, 1/√fan_in); bias
@@ -33,6 +35,7 @@ public class Conv2d extends Module {
     private final int[] paddingEnd;
     private Tensor weight;
     private Tensor bias;
+    private ShapeRule rule;
 
     /** {@code nn.Conv2d(in, out, kernel_size)}: stride 1, no padding. */
     public Conv2d(int inChannels, int outChannels, int kernelSize) {
@@ -101,29 +104,20 @@ public class Conv2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        outputShape(x.shapeRef());
+        shapeRule().check(x.shapeRef());
         return ConvOps.conv2d(x, weight, bias, stride, padding, paddingEnd, dilation, groups);
     }
 
     /**
-     * The output shape for an input of shape (N, C_in, H, W) or (C_in, H, W), by the formula above; fails with the
-     * layer, the expected and actual shape and a hint when the input does not fit.
+     * The output shape for an input of shape (N, C_in, H, W) or (C_in, H, W), by the formula above; fails with a
+     * {@link ShapeException} naming the layer, the expected and actual shape and a hint when the input does not fit.
      */
-    public int[] outputShape(int[] inputShape) {
-        int c = checkImageInput(this, inputShape, inChannels, "Conv2d");
-        int d = inputShape.length;
-        int h = inputShape[d - 2], w = inputShape[d - 1];
-        int oh = Conv2dGeometry.convOutSize(h, kernelSize[0], stride[0], padding[0] + paddingEnd[0], dilation[0]);
-        int ow = Conv2dGeometry.convOutSize(w, kernelSize[1], stride[1], padding[1] + paddingEnd[1], dilation[1]);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(this + ": input " + Shapes.str(inputShape) + " is too small: H_out = ⌊(" + h + " + "
-                    + (padding[0] + paddingEnd[0]) + " − " + dilation[0] + "·(" + kernelSize[0] + " − 1) − 1)/" + stride[0] + "⌋ + 1 = " + oh
-                    + ", W_out = ⌊(" + w + " + " + (padding[1] + paddingEnd[1]) + " − " + dilation[1] + "·(" + kernelSize[1] + " − 1) − 1)/"
-                    + stride[1] + "⌋ + 1 = " + ow + "; the padded input (" + (h + padding[0] + paddingEnd[0]) + " x " + (w + padding[1] + paddingEnd[1])
-                    + ") is smaller than the dilated kernel (" + (dilation[0] * (kernelSize[0] - 1) + 1) + " x " + (dilation[1] * (kernelSize[1] - 1) + 1)
-                    + "); use more padding, a smaller kernel, or fewer downsampling layers before this one");
-        }
-        return d == 4 ? new int[] {inputShape[0], outChannels, oh, ow} : new int[] {outChannels, oh, ow};
+    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
+
+    /** This layer's shape rule: the output shape, the formulas with numbers, the parameter shapes and the input checks. */
+    public ShapeRule shapeRule() {
+        if (rule == null) rule = ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
+        return rule;
     }
 
     @Override
@@ -164,32 +158,5 @@ public class Conv2d extends Module {
         if (out % groups != 0) {
             throw new IllegalArgumentException(layer + ": out_channels must be divisible by groups, got out_channels=" + out + ", groups=" + groups);
         }
-    }
-
-    /**
-     * Checks that {@code shape} is (N, C, H, W) or (C, H, W) with C = {@code channels} (any C when channels < 0);
-     * returns C. {@code kind} names the layer class for the hint ("Conv2d(64, ...) would fit").
-     */
-    static int checkImageInput(Module layer, int[] shape, int channels, String kind) {
-        String expected = channels < 0 ? "(N, C, H, W) or (C, H, W)" : "(N, " + channels + ", H, W) or (" + channels + ", H, W)";
-        if (shape.length != 3 && shape.length != 4) {
-            String hint = shape.length == 2
-                    ? "; a 2-D input has lost its image layout: reshape it to (N, C, H, W) (e.g. with Unsqueeze(1) for (N, H, W) images, or undo a Flatten)"
-                    : shape.length > 4 ? "; merge or select the extra leading dimensions first" : "";
-            throw new IllegalArgumentException(layer + ": expected input of shape " + expected + ", got " + Shapes.str(shape)
-                    + " (" + shape.length + "-D)" + hint);
-        }
-        int cd = shape.length - 3;
-        int c = shape[cd];
-        if (channels >= 0 && c != channels) {
-            throw new IllegalArgumentException(layer + ": expected input of shape " + expected + ", got " + Shapes.str(shape)
-                    + ": channel " + cd + " is " + c + "; " + kind + "(" + c + ", ...) would fit"
-                    + (shape.length == 4 && shape[3] == channels ? " (or is the input channels-last (N, H, W, C)? permute it to (N, C, H, W))" : ""));
-        }
-        if (shape[0] < 0 || c < 1 || shape[cd + 1] < 1 || shape[cd + 2] < 1) {
-            throw new IllegalArgumentException(layer + ": expected a non-empty input of shape " + expected + ", got " + Shapes.str(shape)
-                    + "; only the batch dimension may be 0");
-        }
-        return c;
     }
 }

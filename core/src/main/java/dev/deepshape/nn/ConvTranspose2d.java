@@ -1,7 +1,9 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
-import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.shape.ShapeException;
+import dev.deepshape.shape.ShapeRule;
+import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
@@ -30,6 +32,7 @@ public class ConvTranspose2d extends Module {
     public final int[] dilation;
     private Tensor weight;
     private Tensor bias;
+    private ShapeRule rule;
 
     /** {@code nn.ConvTranspose2d(in, out, kernel_size)}: stride 1, no padding. */
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize) {
@@ -83,24 +86,17 @@ public class ConvTranspose2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        outputShape(x.shapeRef());
+        shapeRule().check(x.shapeRef());
         return ConvOps.convTranspose2d(x, weight, bias, stride, padding, outputPadding, groups, dilation);
     }
 
-    /** The output shape for an input of shape (N, C_in, H, W) or (C_in, H, W), by the formula above. */
-    public int[] outputShape(int[] inputShape) {
-        Conv2d.checkImageInput(this, inputShape, inChannels, "ConvTranspose2d");
-        int d = inputShape.length;
-        int h = inputShape[d - 2], w = inputShape[d - 1];
-        int oh = Conv2dGeometry.transposedOutSize(h, kernelSize[0], stride[0], padding[0], outputPadding[0], dilation[0]);
-        int ow = Conv2dGeometry.transposedOutSize(w, kernelSize[1], stride[1], padding[1], outputPadding[1], dilation[1]);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(this + ": input " + Shapes.str(inputShape) + " gives an empty output: H_out = (" + h + " − 1)·"
-                    + stride[0] + " − 2·" + padding[0] + " + " + dilation[0] + "·(" + kernelSize[0] + " − 1) + " + outputPadding[0] + " + 1 = " + oh
-                    + ", W_out = (" + w + " − 1)·" + stride[1] + " − 2·" + padding[1] + " + " + dilation[1] + "·(" + kernelSize[1] + " − 1) + "
-                    + outputPadding[1] + " + 1 = " + ow + "; the padding removes more than the transposed convolution adds: reduce padding");
-        }
-        return d == 4 ? new int[] {inputShape[0], outChannels, oh, ow} : new int[] {outChannels, oh, ow};
+    /** The output shape for an input of shape (N, C_in, H, W) or (C_in, H, W), by the formula above; a {@link ShapeException} when it does not fit. */
+    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
+
+    /** This layer's shape rule: the output shape, the formulas with numbers, the parameter shapes and the input checks. */
+    public ShapeRule shapeRule() {
+        if (rule == null) rule = ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
+        return rule;
     }
 
     @Override

@@ -1,6 +1,9 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.Ops;
+import dev.deepshape.shape.ShapeException;
+import dev.deepshape.shape.ShapeRule;
+import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Tensor;
 
 /**
@@ -10,6 +13,7 @@ import dev.deepshape.tensor.Tensor;
 public class Flatten extends Module {
     public final int startDim;
     public final int endDim;
+    private ShapeRule rule;
 
     public Flatten() { this(1, -1); }
 
@@ -18,7 +22,20 @@ public class Flatten extends Module {
         this.endDim = endDim;
     }
 
-    @Override public Tensor forward(Tensor x) { return Ops.flatten(x, startDim, endDim); }
+    @Override
+    public Tensor forward(Tensor x) {
+        shapeRule().check(x.shapeRef());
+        return Ops.flatten(x, startDim, endDim);
+    }
+
+    /** The output shape: dimensions start_dim..end_dim merged into their product; a {@link ShapeException} naming the layer when they are out of range. */
+    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
+
+    /** This layer's shape rule. */
+    public ShapeRule shapeRule() {
+        if (rule == null) rule = ShapeRules.of(this);
+        return rule;
+    }
 
     @Override public String extraRepr() { return "start_dim=" + startDim + ", end_dim=" + endDim; }
 }

@@ -13,7 +13,7 @@ import dev.deepshape.tensor.Tensor;
  * </pre>
  *
  * <p>Shape: input (N, L, H_in) with batch_first, else (L, N, H_in), or (L, H_in) unbatched; output (N, L, D·H_out);
- * h_0 and h_n (num_layers·D, N, H_out). Parameters per layer k (and {@code _reverse}): {@code weight_ih_l{k}}
+ * h_0 and h_n (D·num_layers, N, H_out). Parameters per layer k (and {@code _reverse}): {@code weight_ih_l{k}}
  * (3·H_out, H_in for k = 0, else D·H_out), {@code weight_hh_l{k}} (3·H_out, H_out), {@code bias_ih_l{k}},
  * {@code bias_hh_l{k}} (3·H_out). Initialisation: all U(−1/√hidden_size, 1/√hidden_size).
  *
@@ -33,7 +33,7 @@ public class GRU extends RecurrentBase {
         super(3, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional);
     }
 
-    /** Output sequence and final hidden state; {@code h0} (num_layers·D, N, H_out) may be null (zeros). */
+    /** Output sequence and final hidden state; {@code h0} (D·num_layers, N, H_out) may be null (zeros). */
     public RecurrentOutput forward(Tensor x, Tensor h0) { return run(x, h0, null); }
 
     @Override

@@ -14,7 +14,7 @@ import dev.deepshape.tensor.Tensor;
  * </pre>
  *
  * <p>Shape: input (N, L, H_in) with batch_first, else (L, N, H_in), or (L, H_in) unbatched; output (N, L, D·H_out);
- * h_0, c_0, h_n, c_n (num_layers·D, N, H_out). Parameters per layer k (and {@code _reverse}): {@code weight_ih_l{k}}
+ * h_0, c_0, h_n, c_n (D·num_layers, N, H_out). Parameters per layer k (and {@code _reverse}): {@code weight_ih_l{k}}
  * (4·H_out, H_in for k = 0, else D·H_out), {@code weight_hh_l{k}} (4·H_out, H_out), {@code bias_ih_l{k}},
  * {@code bias_hh_l{k}} (4·H_out). Initialisation: all U(−1/√hidden_size, 1/√hidden_size).
  *
@@ -35,7 +35,7 @@ public class LSTM extends RecurrentBase {
     }
 
     /**
-     * Output sequence and final states (h_n, c_n). {@code h0} and {@code c0} (num_layers·D, N, H_out) are both given
+     * Output sequence and final states (h_n, c_n). {@code h0} and {@code c0} (D·num_layers, N, H_out) are both given
      * or both null (zeros), as PyTorch's {@code (h_0, c_0)} tuple.
      */
     public RecurrentOutput forward(Tensor x, Tensor h0, Tensor c0) {

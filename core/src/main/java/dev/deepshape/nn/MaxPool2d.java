@@ -1,7 +1,9 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
-import dev.deepshape.backend.Pool2dGeometry;
+import dev.deepshape.shape.ShapeException;
+import dev.deepshape.shape.ShapeRule;
+import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 
@@ -10,7 +12,7 @@ import dev.deepshape.tensor.Tensor;
  * as −∞; the gradient goes to the first maximum).
  *
  * <p>Shape: input (N, C, H_in, W_in) or unbatched (C, H_in, W_in); output (N, C, H_out, W_out) with
- * <pre>  H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1) / stride[0]⌋ + 1</pre>
+ * <pre>  H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1)/stride[0]⌋ + 1</pre>
  * (⌈…⌉ with ceil_mode, where the last window must still start inside the input or its left padding). No parameters.
  *
  * <pre>{@code MaxPool2d pool = new MaxPool2d(2);            // MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
@@ -24,6 +26,7 @@ public class MaxPool2d extends Module {
     public final boolean ceilMode;
     /** Built from single numbers: the repr prints {@code kernel_size=2} rather than {@code (2, 2)}, as PyTorch. */
     private final boolean scalarArgs;
+    private ShapeRule rule;
 
     /** {@code nn.MaxPool2d(kernel_size)}: stride = kernel_size. */
     public MaxPool2d(int kernelSize) { this(kernelSize, kernelSize); }
@@ -62,27 +65,17 @@ public class MaxPool2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        outputShape(x.shapeRef());
+        shapeRule().check(x.shapeRef());
         return ConvOps.maxPool2d(x, kernelSize, stride, padding, dilation, ceilMode);
     }
 
-    /** The output shape for an input of shape (N, C, H, W) or (C, H, W), by the formula above. */
-    public int[] outputShape(int[] inputShape) {
-        Conv2d.checkImageInput(this, inputShape, -1, "MaxPool2d");
-        int d = inputShape.length;
-        int h = inputShape[d - 2], w = inputShape[d - 1];
-        int oh = Pool2dGeometry.outSize(h, kernelSize[0], stride[0], padding[0], dilation[0], ceilMode);
-        int ow = Pool2dGeometry.outSize(w, kernelSize[1], stride[1], padding[1], dilation[1], ceilMode);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(this + ": input " + Shapes.str(inputShape) + " is too small: calculated output size ("
-                    + oh + " x " + ow + ") from H_out = ⌊(" + h + " + 2·" + padding[0] + " − " + dilation[0] + "·(" + kernelSize[0] + " − 1) − 1)/"
-                    + stride[0] + "⌋ + 1; the padded input (" + (h + 2 * padding[0]) + " x " + (w + 2 * padding[1]) + ") is smaller than the window ("
-                    + (dilation[0] * (kernelSize[0] - 1) + 1) + " x " + (dilation[1] * (kernelSize[1] - 1) + 1) + "); is there one pooling layer too many?");
-        }
-        int[] out = inputShape.clone();
-        out[d - 2] = oh;
-        out[d - 1] = ow;
-        return out;
+    /** The output shape for an input of shape (N, C, H, W) or (C, H, W), by the formula above; a {@link ShapeException} when it does not fit. */
+    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
+
+    /** This layer's shape rule: the output shape, the formulas with numbers and the input checks. */
+    public ShapeRule shapeRule() {
+        if (rule == null) rule = ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
+        return rule;
     }
 
     @Override

@@ -1,6 +1,9 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.Ops;
+import dev.deepshape.shape.RecurrentRule;
+import dev.deepshape.shape.ShapeException;
+import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
@@ -18,7 +21,7 @@ import java.util.List;
  * <ul>
  *   <li>input (N, L, H_in) with batch_first, else (L, N, H_in); or (L, H_in) unbatched</li>
  *   <li>output (N, L, D·H_out) with batch_first, else (L, N, D·H_out); or (L, D·H_out) unbatched</li>
- *   <li>h_0, h_n (and LSTM's c_0, c_n): (num_layers·D, N, H_out), or (num_layers·D, H_out) unbatched</li>
+ *   <li>h_0, h_n (and LSTM's c_0, c_n): (D·num_layers, N, H_out), or (D·num_layers, H_out) unbatched</li>
  *   <li>weight_ih_l0 (G·H_out, H_in), weight_ih_l{k>0} (G·H_out, D·H_out), weight_hh_l{k} (G·H_out, H_out),
  *       bias_ih_l{k} and bias_hh_l{k} (G·H_out)</li>
  * </ul>
@@ -39,6 +42,7 @@ public abstract class RecurrentBase extends Module {
     public final float dropout;
     public final boolean bidirectional;
     private final int gates;
+    private RecurrentRule rule;
 
     RecurrentBase(int gates, int inputSize, int hiddenSize, int numLayers, boolean bias, boolean batchFirst,
                   float dropout, boolean bidirectional) {
@@ -115,8 +119,6 @@ public abstract class RecurrentBase extends Module {
                 Tensor[] hs = new Tensor[steps];
                 for (int s = 0; s < steps; s++) {
                     int t = dir == 0 ? s : steps - 1 - s; // the reverse direction reads the sequence backwards
-                    // NOTE: each select's backward returns a gradient of the whole gx, so backward costs O(L²·N·G·H)
-                    // for the sums; negligible for the reference model (L = 1), noticeable for long sequences.
                     Tensor[] state = cell(Ops.select(gx, timeDim, t), h, c, weightHh, biasHh);
                     h = state[0];
                     c = state[1];
@@ -146,65 +148,27 @@ public abstract class RecurrentBase extends Module {
 
     /**
      * The output shape for an input shape: {@code (N, L, D·hidden_size)} (batch_first), {@code (L, N, D·hidden_size)},
-     * or {@code (L, D·hidden_size)} unbatched. Throws as {@link #forward} would on a wrong shape.
+     * or {@code (L, D·hidden_size)} unbatched. Throws the {@link ShapeException} that {@link #forward} would on a wrong shape.
      */
-    public int[] outputShape(int[] inputShape) {
-        checkInput(inputShape);
-        int[] out = inputShape.clone();
-        out[out.length - 1] = directions() * hiddenSize;
-        return out;
-    }
+    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
 
-    /** The shape of h_n (and c_n) for an input shape: (num_layers·D, N, hidden_size), or (num_layers·D, hidden_size) unbatched. */
+    /** The shape of h_n (and c_n) for an input shape: (D·num_layers, N, hidden_size), or (D·num_layers, hidden_size) unbatched. */
     public int[] stateShape(int[] inputShape) {
-        boolean batched = checkInput(inputShape);
-        int layersDirs = numLayers * directions();
-        return batched ? new int[] {layersDirs, inputShape[batchFirst ? 0 : 1], hiddenSize} : new int[] {layersDirs, hiddenSize};
+        shapeRule().check(inputShape);
+        return shapeRule().finalStateShape(inputShape);
     }
 
-    /** Returns whether the input is batched (3-D) or one unbatched sequence (2-D); otherwise throws with a hint. */
+    /** This layer's shape rule: the output and state shapes, the formulas with numbers, the parameter shapes and the input checks. */
+    public RecurrentRule shapeRule() {
+        if (rule == null) rule = (RecurrentRule) ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
+        return rule;
+    }
+
+    /** Returns whether the input is batched (3-D) or one unbatched sequence (2-D); otherwise throws the rule's {@link ShapeException}. */
     private boolean checkInput(int[] s) {
-        int rank = s.length;
-        if ((rank == 2 || rank == 3) && s[rank - 1] == inputSize && Shapes.numel(s) > 0) return rank == 3;
-        String expected = batchFirst ? "(N, L, " + inputSize + ")" : "(L, N, " + inputSize + ")";
-        String message = this + ": expected input of shape " + expected + " (or (L, " + inputSize + ") for one unbatched sequence), got "
-                + Shapes.str(s) + "; ";
-        throw new IllegalArgumentException(message + hint(s));
+        shapeRule().check(s);
+        return s.length == 3;
     }
-
-    private String hint(int[] s) {
-        int rank = s.length;
-        if (rank <= 1) {
-            String f = rank == 1 ? String.valueOf(s[0]) : "1";
-            return "a recurrent layer needs a sequence dimension and a feature dimension: reshape it to (1, 1, " + f + ") for one step of one sample";
-        }
-        int last = s[rank - 1];
-        String fits = "its last dimension is " + last + ", so input_size=" + last + " would fit: " + name() + "(" + reprArgs(last) + ")";
-        if (rank == 2) {
-            return "a 2-D input is read as one unbatched sequence (L, H_in); if it is a batch of feature vectors (N, F), "
-                    + "add a sequence dimension with unsqueeze(" + (batchFirst ? 1 : 0) + ")" + (last > 0 ? "; " + fits : "");
-        }
-        if (rank == 3) {
-            if (Shapes.numel(s) == 0) return "a dimension is empty";
-            for (int d = 0; d < 2; d++) {
-                if (s[d] == inputSize) {
-                    return "dimension " + d + " has the " + inputSize + " features: the dimensions are in the wrong order (batch_first="
-                            + (batchFirst ? "True" : "False") + " expects " + expected() + "); or else " + fits;
-                }
-            }
-            return fits;
-        }
-        long features = 1;
-        for (int d = 1; d < rank; d++) features *= s[d];
-        if (features == inputSize) {
-            return "flatten(1) gives (" + s[0] + ", " + features + "), then unsqueeze(" + (batchFirst ? 1 : 0) + ") adds the sequence dimension";
-        }
-        return "a " + rank + "-D input needs its feature dimensions flattened so that the last one is input_size ("
-                + Arrays.stream(s, 1, rank).mapToObj(String::valueOf).reduce((a, b) -> a + "·" + b).orElse("") + " = " + features
-                + " values per sample here)";
-    }
-
-    private String expected() { return batchFirst ? "(N, L, H_in)" : "(L, N, H_in)"; }
 
     /** Checks h0/c0 against the input and adds the batch dimension of an unbatched state. */
     private Tensor checkState(String name, Tensor state, boolean batched, int n) {
@@ -224,13 +188,9 @@ public abstract class RecurrentBase extends Module {
         return s;
     }
 
-    private String name() { return getClass().getSimpleName(); }
-
     @Override
-    public String extraRepr() { return reprArgs(inputSize); }
-
-    /** PyTorch's {@code RNNBase.extra_repr}, non-default arguments only, with a given input_size. */
-    private String reprArgs(int inputSize) {
+    /** PyTorch's {@code RNNBase.extra_repr}, non-default arguments only. */
+    public String extraRepr() {
         StringBuilder s = new StringBuilder().append(inputSize).append(", ").append(hiddenSize);
         if (numLayers != 1) s.append(", num_layers=").append(numLayers);
         if (!bias) s.append(", bias=False");

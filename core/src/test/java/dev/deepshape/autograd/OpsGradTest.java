@@ -87,6 +87,22 @@ class OpsGradTest {
     }
 
     @Test
+    void manySlicesOfOneTensorMixedWithOtherUses() {
+        // Slice gradients are added in place by the engine; mixing them with ordinary gradients must still sum right.
+        Rng rng = new Rng(5);
+        Tensor x = leaf(rng, 3, 4, 2);
+        Tensor w = leaf(rng, 3, 4, 2);
+        GradCheck.Result r = GradCheck.check(() -> {
+            Tensor y = Ops.mul(x, w); // non-leaf: its gradient mixes slice and ordinary contributions
+            Tensor acc = Ops.tanh(y);
+            for (int t = 0; t < 4; t++) acc = Ops.add(acc, Ops.unsqueeze(Ops.mul(Ops.select(y, 1, t), Ops.select(x, 1, 3 - t)), 1));
+            acc = Ops.add(acc, Ops.narrow(y, 1, 1, 1));
+            return weighted(Ops.add(acc, Ops.narrow(x, 1, 0, 1)));
+        }, List.of(x, w), 1e-2, 1000);
+        assertTrue(r.passes(5e-3, 1e-2), r.toString());
+    }
+
+    @Test
     void gradientsAccumulateAcrossBackwardCalls() {
         Tensor x = Tensor.of(new float[] {1, 2, 3}, 3).requiresGrad(true);
         Ops.sum(Ops.mulScalar(x, 2f)).backward();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deepshape.shape.ShapeException;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
 import java.util.List;
@@ -148,19 +149,39 @@ class ConvModulesTest {
 
     @Test
     void forwardRejectsBadInputsWithAHint() {
+        // The messages come from the units' shape rules (dev.deepshape.shape), the same ones `deepshape shapes` prints.
         Conv2d conv2 = new Conv2d(32, 64, 3, 1, 1);
-        var e = assertThrows(IllegalArgumentException.class, () -> conv2.forward(Tensor.zeros(2, 64, 7, 7)));
-        assertEquals("Conv2d(32, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)): expected input of shape (N, 32, H, W) or (32, H, W), "
-                + "got (2, 64, 7, 7): channel 1 is 64; Conv2d(64, ...) would fit", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new Conv2d(1, 32, 3).forward(Tensor.zeros(64, 784)));
-        assertTrue(e.getMessage().contains("got (64, 784) (2-D); a 2-D input has lost its image layout"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new Conv2d(1, 2, 5).forward(Tensor.zeros(1, 1, 3, 8)));
-        assertTrue(e.getMessage().contains("input (1, 1, 3, 8) is too small: H_out = ⌊(3 + 0 − 1·(5 − 1) − 1)/1⌋ + 1 = -1"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new ConvTranspose2d(64, 32, 2, 2).forward(Tensor.zeros(1, 32, 7, 7)));
-        assertTrue(e.getMessage().startsWith("ConvTranspose2d(64, 32, kernel_size=(2, 2), stride=(2, 2)): expected input of shape (N, 64, H, W)"), e.getMessage());
-        assertTrue(e.getMessage().endsWith("ConvTranspose2d(32, ...) would fit"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new MaxPool2d(2).forward(Tensor.zeros(2, 3, 1, 5)));
-        assertTrue(e.getMessage().startsWith("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False): input (2, 3, 1, 5) is too small"),
-                e.getMessage());
+        var e = assertThrows(ShapeException.class, () -> conv2.forward(Tensor.zeros(2, 64, 7, 7)));
+        assertEquals("Conv2d(32, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)): expected input of shape (N, 32, H, W), "
+                + "got (2, 64, 7, 7); hint: the input has 64 channels, so Conv2d(64, 64, ...) would fit", e.getMessage());
+        e = assertThrows(ShapeException.class, () -> conv2.forward(Tensor.zeros(2, 7, 7, 32)));
+        assertTrue(e.getMessage().endsWith("got (2, 7, 7, 32); hint: the input has 7 channels, so Conv2d(7, 64, ...) would fit; "
+                + "or is the input channels-last (N, H, W, C)? permute(0, 3, 1, 2) makes it (2, 32, 7, 7)"), e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new Conv2d(1, 32, 3).forward(Tensor.zeros(64, 784)));
+        assertEquals("Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1)): expected input of shape (N, 1, H, W) or (1, H, W), got (64, 784); "
+                + "hint: a 2-D input has lost its image layout (no channel or spatial axes): was it flattened too early? put this layer before Flatten; "
+                + "784 = 1·28·28, so reshape(64, 1, 28, 28) would restore square images", e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new Conv2d(1, 2, 5).forward(Tensor.zeros(1, 1, 3, 8)));
+        assertEquals("Conv2d(1, 2, kernel_size=(5, 5), stride=(1, 1)): expected input of shape (N, 1, H, W), got (1, 1, 3, 8); "
+                + "hint: H_out = ⌊(3 + 2·0 − 1·(5 − 1) − 1)/1⌋ + 1 = -1 < 1: the padded input (3) is smaller than the kernel's reach "
+                + "dilation·(kernel_size − 1) + 1 = 5; the input needs H >= 5 (remove a pooling layer before it, or add padding)", e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new Conv2d(3, 2, 1).forward(Tensor.zeros(2, 3, 0, 4)));
+        assertTrue(e.getMessage().endsWith("got (2, 3, 0, 4); hint: dimension 2 is 0; only the batch dimension may be empty"), e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new ConvTranspose2d(64, 32, 2, 2).forward(Tensor.zeros(1, 32, 7, 7)));
+        assertEquals("ConvTranspose2d(64, 32, kernel_size=(2, 2), stride=(2, 2)): expected input of shape (N, 64, H, W), got (1, 32, 7, 7); "
+                + "hint: the input has 32 channels, so ConvTranspose2d(32, 32, ...) would fit", e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new ConvTranspose2d(4, 2, new int[] {1, 1}, P1, P1, P0, 1, true, P1).forward(Tensor.zeros(4, 1, 1)));
+        assertTrue(e.getMessage().startsWith("ConvTranspose2d(4, 2, kernel_size=(1, 1), stride=(1, 1), padding=(1, 1)): expected input of shape (4, H, W), "
+                + "got (4, 1, 1); hint: H_out = (1 − 1)·1 − 2·1 + 1·(1 − 1) + 0 + 1 = -1 < 1"), e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new MaxPool2d(2).forward(Tensor.zeros(2, 3, 1, 5)));
+        assertEquals("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False): expected input of shape (N, C, H, W), got (2, 3, 1, 5); "
+                + "hint: H_out = ⌊(1 + 2·0 − 1·(2 − 1) − 1)/2⌋ + 1 = 0 < 1: the window spans 2 but the input is only 1 wide (with padding 0); "
+                + "the input needs H >= 2 — too many poolings before it?", e.getMessage());
+        e = assertThrows(ShapeException.class, () -> new MaxPool2d(2).forward(Tensor.zeros(2, 1, 3, 8, 8)));
+        assertTrue(e.getMessage().endsWith("got (2, 1, 3, 8, 8); hint: a 5-D input has extra leading dimensions; merge or select them first "
+                + "to get a 4-D (N, C, H, W) batch"), e.getMessage());
+        // the unit's outputShape is its rule's
+        assertArrayEquals(new int[] {64, 32, 14, 14}, new ConvTranspose2d(64, 32, 2, 2).outputShape(new int[] {64, 64, 7, 7}));
+        assertEquals(new ConvTranspose2d(64, 32, 2, 2).shapeRule().repr(), new ConvTranspose2d(64, 32, 2, 2).toString());
     }
 }

@@ -374,13 +374,22 @@ class RecurrentModuleTest {
 
     @Test
     void wrongInputsAreExplained() {
+        // The messages come from the shape rule (dev.deepshape.shape.RecurrentRule), the same one `deepshape shapes` prints.
         RNN rnn = new RNN(6272, 128, true);
         assertMessage(() -> rnn.forward(Tensor.zeros(64, 1, 3136)), "RNN(6272, 128, batch_first=True)", "expected input of shape (N, L, 6272)",
-                "got (64, 1, 3136)", "input_size=3136 would fit", "RNN(3136, 128, batch_first=True)");
-        assertMessage(() -> rnn.forward(Tensor.zeros(64, 3136)), "got (64, 3136)", "add a sequence dimension with unsqueeze(1)");
-        assertMessage(() -> rnn.forward(Tensor.zeros(64, 32, 14, 14)), "got (64, 32, 14, 14)", "flatten(1) gives (64, 6272)", "unsqueeze(1)");
-        assertMessage(() -> new GRU(8, 4).forward(Tensor.zeros(3, 8, 2)), "GRU(8, 4)", "(L, N, 8)", "dimension 1 has the 8 features");
+                "got (64, 1, 3136)", "the input has 3136 features (2× too few)", "so RNN(3136, 128, batch_first=True) would fit");
+        assertMessage(() -> rnn.forward(Tensor.zeros(64, 3136)), "expected input of shape (L, 6272)", "got (64, 3136)",
+                "so RNN(3136, 128, batch_first=True) would fit", "add a sequence dimension with unsqueeze(1)");
+        assertMessage(() -> rnn.forward(Tensor.zeros(64, 32, 14, 14)), "expected input of shape (N, L, 6272) or (L, 6272)", "got (64, 32, 14, 14)",
+                "flatten(1) gives (64, 6272), then unsqueeze(1) adds the sequence dimension: (64, 1, 6272)");
+        assertMessage(() -> new RNN(100, 8).forward(Tensor.zeros(64, 32, 14, 14)), "RNN(100, 8)", "got (64, 32, 14, 14)",
+                "32·14·14 = 6272 features per sample, not 100", "so RNN(6272, 8) would fit after them");
+        assertMessage(() -> new GRU(8, 4).forward(Tensor.zeros(3, 8, 2)), "GRU(8, 4)", "(L, N, 8)", "got (3, 8, 2)", "so GRU(2, 4) would fit",
+                "dimension 1 has the 8 features", "batch_first=False expects (L, N, H_in)");
         assertMessage(() -> new GRU(8, 4).outputShape(new int[] {8}), "(L, N, 8)", "got (8,)", "reshape it to (1, 1, 8)");
+        assertMessage(() -> new GRU(8, 4).forward(Tensor.zeros(0, 2, 8)), "got (0, 2, 8)", "dimension 0 is 0");
+        assertArrayEquals(new int[] {2, 5, 4}, new GRU(8, 4, 2, true, false, 0f, false).stateShape(new int[] {3, 5, 8}));
+        assertArrayEquals(new int[] {2, 4}, new GRU(8, 4, 2, true, false, 0f, false).stateShape(new int[] {3, 8}));
     }
 
     @Test

@@ -1,0 +1,35 @@
+package dev.deepshape.simd;
+
+import dev.deepshape.backend.ReferenceBackend;
+
+/**
+ * The Vector API backend: {@link ReferenceBackend} with its hot kernels replaced by {@code jdk.incubator.vector}
+ * code (so far {@link #sgemm}, see {@link SimdGemm}); every kernel it does not override is the reference one, which
+ * reaches the matrix multiply through {@link dev.deepshape.backend.Backends#current()} and so runs on this sgemm.
+ *
+ * <p>Found through {@link java.util.ServiceLoader} when {@code deepshape-simd} is on the class path; preferred to the
+ * reference backend (priority 10). The JVM must run with {@code --add-modules jdk.incubator.vector}; without it
+ * {@link #isAvailable()} is false and the reference backend is used.
+ */
+public class SimdBackend extends ReferenceBackend {
+    @Override public String name() { return "simd"; }
+
+    @Override public int priority() { return 10; }
+
+    /** True when the Vector API module is present (the JVM was started with {@code --add-modules jdk.incubator.vector}). */
+    @Override
+    public boolean isAvailable() {
+        try {
+            return SimdGemm.VL >= 1; // loads FloatVector: fails with a LinkageError when the module is missing
+        } catch (LinkageError e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float[] c, int cOff, int ldc, boolean accumulate) {
+        SimdGemm.sgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+}
