@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code deepshape eval}: the test accuracy of a saved model, ours or PyTorch's. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Prints 'Accuracy of the model on the test images: zz.zz%' for a saved model: a run's "
+        description = {"Prints 'Accuracy of the model on the test images: zz.zz%%' for a saved model: a run's "
                 + "model.safetensors or checkpoint.safetensors, or a PyTorch state dict saved with "
                 + "safetensors.torch.save_file(model.state_dict(), FILE)."})
 final class EvalCommand implements Callable<Integer> {

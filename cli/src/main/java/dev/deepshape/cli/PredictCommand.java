@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Classifies PNG or JPEG pictures of digits (any size; converted to 28×28 grey, white on black, "
                 + "as MNIST) and prints the three most likely classes with their probabilities, one line per image: "
-                + "'digit.png: 7 99.12%, 1 0.40%, 2 0.21%'."})
+                + "'digit.png: 7 99.12%%, 1 0.40%%, 2 0.21%%'."})
 final class PredictCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
 /** {@code deepshape train}: the tutorial's training run, with checkpoints after every epoch and {@code --resume}. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Trains a model on MNIST (or any dataset in the same IDX layout) as the tutorial does: Adam, "
-                + "cross-entropy, the training set shuffled every epoch. Prints 'Epoch [e/E], Loss: ..., Accuracy: ...%' "
+                + "cross-entropy, the training set shuffled every epoch. Prints 'Epoch [e/E], Loss: ..., Accuracy: ...%%' "
                 + "per epoch and the test accuracy at the end; writes model.safetensors and checkpoint.safetensors into "
                 + "the run folder after every epoch."})
 final class TrainCommand implements Callable<Integer> {
