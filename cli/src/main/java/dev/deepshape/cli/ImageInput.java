@@ -3,7 +3,10 @@ package dev.deepshape.cli;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Turns a picture of a digit (PNG, JPEG, any size, colour or grey) into what MNIST images look like: 28×28, grey,
@@ -33,15 +36,49 @@ final class ImageInput {
         }
     }
 
+    /**
+     * The most pixels a picture may have (a 5000×5000 photo): the reader's header says the size before anything is
+     * decoded, so a small file that claims 100000×100000 pixels (a decompression bomb) is refused without
+     * allocating. Decoding takes about 8 bytes per pixel (the decoded image and its grey copy), 200 MB at the limit.
+     */
+    static final long MAX_PIXELS = 25_000_000L;
+
     static Prepared load(Path file, Invert invert) throws IOException {
-        BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": cannot decode the image: " + e.getMessage(), e);
-        }
-        if (img == null) throw new IOException(file + ": not an image format this Java can read (use PNG or JPEG)");
+        BufferedImage img = decode(file);
         return prepare(grey(img), img.getWidth(), img.getHeight(), invert);
+    }
+
+    /** Reads the size from the image's header, checks it, and only then decodes; every failure names the file. */
+    static BufferedImage decode(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new IOException(file + ": cannot open the file for reading");
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new IOException(file + ": not an image format this Java can read (use PNG or JPEG)");
+            ImageReader reader = readers.next();
+            String format = reader.getFormatName().toUpperCase(java.util.Locale.ROOT);
+            try {
+                reader.setInput(in, true, true);
+                int w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < 1 || h < 1) throw new IOException(file + ": the " + format + " header says the image is " + w + "×" + h + " pixels");
+                if ((long) w * h > MAX_PIXELS) {
+                    throw new IOException(String.format(java.util.Locale.ROOT, "%s: the %s header says the image is %d×%d = %,d pixels, more than the %,d "
+                            + "this command decodes (scale it down first; a digit needs no more than a few hundred pixels a side)",
+                            file, format, w, h, (long) w * h, MAX_PIXELS));
+                }
+                BufferedImage img = reader.read(0);
+                if (img.getWidth() != w || img.getHeight() != h) throw new IOException(file + ": the " + format + " decoder returned a different size than its header");
+                return img;
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) throw e;
+                throw new IOException(file + ": cannot decode the " + format + " image: " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                // NOTE: the JDK's decoders signal some corrupt files with unchecked exceptions
+                // (IllegalArgumentException, ArrayIndexOutOfBoundsException, NegativeArraySizeException, ...).
+                throw new IOException(file + ": cannot decode the " + format + " image, the file is corrupt (" + e + ")", e);
+            } finally {
+                reader.dispose();
+            }
+        }
     }
 
     /** Luma in [0, 255], row-major, transparent pixels composited over white. */

@@ -54,10 +54,12 @@ public final class IdxReader {
 
     /** Reads a file and checks it against the expected magic number ({@code 0x0800 | ndim} for unsigned bytes). */
     public static Idx read(Path file, int expectedMagic) throws IOException {
-        byte[] bytes = readAllBytes(file);
+        Growing content = readBounded(file);
+        byte[] bytes = content.buf;
+        int length = content.size;
         String what = file.getFileName().toString().endsWith(".gz") ? "decompressed " : "";
-        if (bytes.length < 4) {
-            throw new FormatException(file, "the " + what + "file is " + bytes.length + " bytes, too short for the 4-byte magic number at byte 0");
+        if (length < 4) {
+            throw new FormatException(file, "the " + what + "file is " + length + " bytes, too short for the 4-byte magic number at byte 0");
         }
         int magic = be32(bytes, 0);
         int expectedNdim = expectedMagic & 0xFF;
@@ -76,48 +78,104 @@ public final class IdxReader {
                     + " (" + expectedNdim + " dimension(s))" + hint(magic));
         }
         int headerLen = 4 + 4 * ndim;
-        if (bytes.length < headerLen) {
-            throw new FormatException(file, "the " + what + "file is " + bytes.length + " bytes, too short for the " + ndim
+        if (length < headerLen) {
+            throw new FormatException(file, "the " + what + "file is " + length + " bytes, too short for the " + ndim
                     + " dimension sizes at bytes 4.." + headerLen);
         }
-        int[] dims = new int[ndim];
-        long numel = 1;
-        for (int d = 0; d < ndim; d++) {
-            dims[d] = be32(bytes, 4 + 4 * d);
-            if (dims[d] < 0) throw new FormatException(file, "dimension " + d + " (bytes " + (4 + 4 * d) + ".." + (8 + 4 * d) + ") is " + dims[d] + ", expected a size >= 0");
-            numel *= dims[d];
-        }
+        int[] dims = dims(file, bytes, ndim);
+        long numel = numel(file, dims);
         long expectedLen = headerLen + numel;
-        if (bytes.length < expectedLen) {
+        if (length < expectedLen) {
             throw new FormatException(file, "truncated: the header promises " + dimsStr(dims) + " = " + numel + " bytes of data from byte "
-                    + headerLen + " (" + expectedLen + " bytes in all), but the " + what + "file ends at byte " + bytes.length);
+                    + headerLen + " (" + expectedLen + " bytes in all), but the " + what + "file ends at byte " + length);
         }
-        if (bytes.length > expectedLen) {
+        if (length > expectedLen) {
+            // NOTE: a gzipped file is read only one byte past what the header promises (memory stays bounded by the
+            // header and the file), so for it the count of extra bytes is a lower bound.
+            String more = what.isEmpty() ? (length - expectedLen) + " more bytes" : "more bytes after it";
             throw new FormatException(file, "the header promises " + dimsStr(dims) + " = " + numel + " bytes of data, ending at byte "
-                    + expectedLen + ", but the " + what + "file has " + (bytes.length - expectedLen) + " more bytes");
+                    + expectedLen + ", but the " + what + "file has " + more);
         }
         byte[] data = new byte[(int) numel];
         System.arraycopy(bytes, headerLen, data, 0, data.length);
         return new Idx(file, dims, data);
     }
 
-    private static byte[] readAllBytes(Path file) throws IOException {
-        if (!file.getFileName().toString().endsWith(".gz")) return Files.readAllBytes(file);
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(file), 1 << 16)) {
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1 << 20);
-            byte[] buf = new byte[1 << 16];
-            try {
-                for (int n; (n = in.read(buf)) > 0; ) out.write(buf, 0, n);
-            } catch (EOFException e) {
-                throw new FormatException(file, "the gzip stream is truncated after " + out.size() + " decompressed bytes (the download may be incomplete)");
-            } catch (ZipException e) {
-                throw new FormatException(file, "the gzip stream is corrupt after " + out.size() + " decompressed bytes: " + e.getMessage());
+    /** The largest data section a Java array can hold next to the header. */
+    private static final long MAX_DATA = Integer.MAX_VALUE - 8 - 4 * 255L;
+
+    private static int[] dims(Path file, byte[] bytes, int ndim) throws FormatException {
+        int[] dims = new int[ndim];
+        for (int d = 0; d < ndim; d++) {
+            dims[d] = be32(bytes, 4 + 4 * d);
+            if (dims[d] < 0) throw new FormatException(file, "dimension " + d + " (bytes " + (4 + 4 * d) + ".." + (8 + 4 * d) + ") is " + dims[d] + ", expected a size >= 0");
+        }
+        return dims;
+    }
+
+    /** The product of the dimension sizes, checked at every step so 255 large sizes cannot wrap around. */
+    private static long numel(Path file, int[] dims) throws FormatException {
+        long numel = 1;
+        for (int d : dims) if (d == 0) return 0;
+        for (int d = 0; d < dims.length; d++) {
+            numel *= dims[d]; // both factors < 2^31 before the check below, so this cannot overflow
+            if (numel > MAX_DATA) {
+                throw new FormatException(file, "the header promises " + dimsStr(dims) + " bytes of data (dimensions 0.." + d
+                        + " alone give " + numel + "), more than the " + MAX_DATA + " one array can hold");
             }
-            return out.toByteArray();
+        }
+        return numel;
+    }
+
+    /**
+     * The file's bytes: a raw file as it is (memory = the file's size); a gzipped one decompressed only as far as its
+     * header promises plus one byte, so a small file that inflates without end (a "gzip bomb") or whose header
+     * promises more than it holds never allocates more than the data actually present.
+     */
+    private static Growing readBounded(Path file) throws IOException {
+        if (!file.getFileName().toString().endsWith(".gz")) {
+            Growing all = new Growing();
+            all.buf = Files.readAllBytes(file);
+            all.size = all.buf.length;
+            return all;
+        }
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(file), 1 << 16)) {
+            Growing out = new Growing();
+            try {
+                out.readFrom(in, 4);
+                if (out.size < 4 || out.buf[0] != 0 || out.buf[1] != 0) return out;
+                int ndim = out.buf[3] & 0xFF;
+                int headerLen = 4 + 4 * ndim;
+                out.readFrom(in, headerLen);
+                if (out.size < headerLen || (out.buf[2] & 0xFF) != UBYTE) return out;
+                long numel = numel(file, dims(file, out.buf, ndim));
+                out.readFrom(in, headerLen + numel + 1);
+            } catch (EOFException e) {
+                throw new FormatException(file, "the gzip stream is truncated after " + out.size + " decompressed bytes (the download may be incomplete)");
+            } catch (ZipException e) {
+                throw new FormatException(file, "the gzip stream is corrupt after " + out.size + " decompressed bytes: " + e.getMessage());
+            }
+            return out;
         } catch (ZipException e) {
             throw new FormatException(file, "not a gzip file (" + e.getMessage() + "); a name ending in .gz must hold gzip data");
         } catch (EOFException e) {
             throw new FormatException(file, "the gzip header is truncated");
+        }
+    }
+
+    /** A byte buffer that grows (doubling) only as data arrives. */
+    private static final class Growing {
+        byte[] buf = new byte[1 << 16];
+        int size;
+
+        /** Reads until {@code total} bytes are held or the stream ends. */
+        void readFrom(InputStream in, long total) throws IOException {
+            while (size < total) {
+                if (size == buf.length) buf = java.util.Arrays.copyOf(buf, (int) Math.min(Math.max(total, 16), Math.min((long) buf.length * 2, Integer.MAX_VALUE - 8)));
+                int n = in.read(buf, size, (int) Math.min(buf.length - size, total - size));
+                if (n < 0) return;
+                size += n;
+            }
         }
     }
 

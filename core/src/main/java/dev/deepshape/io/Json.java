@@ -115,11 +115,14 @@ public final class Json {
                     case 't' -> sb.append('\t');
                     case 'u' -> {
                         if (pos + 4 > s.length()) throw new ParseException("truncated \\u escape", pos);
-                        try {
-                            sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-                        } catch (NumberFormatException ex) {
-                            throw new ParseException("bad \\u escape", pos);
+                        int code = 0;
+                        for (int i = 0; i < 4; i++) {
+                            int digit = Character.digit(s.charAt(pos + i), 16);
+                            // NOTE: not Integer.parseInt, which would also take a sign ("\\u+123") or non-ASCII digits.
+                            if (digit < 0 || s.charAt(pos + i) > 'f') throw new ParseException("bad \\u escape: expected 4 hex digits", pos);
+                            code = code * 16 + digit;
                         }
+                        sb.append((char) code);
                         pos += 4;
                     }
                     default -> throw new ParseException("bad escape '\\" + e + "'", pos - 1);
@@ -132,17 +135,40 @@ public final class Json {
         }
     }
 
+    /** JSON's number grammar exactly: {@code -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?}. */
     private Object number() {
         int start = pos;
         if (peek() == '-') pos++;
-        while (pos < s.length() && "0123456789.eE+-".indexOf(s.charAt(pos)) >= 0) pos++;
-        String t = s.substring(start, pos);
-        try {
-            if (t.indexOf('.') < 0 && t.indexOf('e') < 0 && t.indexOf('E') < 0) return Long.parseLong(t);
-            return Double.parseDouble(t);
-        } catch (NumberFormatException ex) {
-            throw new ParseException("bad number '" + t + "'", start);
+        if (pos < s.length() && s.charAt(pos) == '0') pos++;
+        else if (digits() == 0) throw new ParseException("bad number: expected a digit", pos);
+        boolean integral = true;
+        if (pos < s.length() && s.charAt(pos) == '.') {
+            pos++;
+            integral = false;
+            if (digits() == 0) throw new ParseException("bad number: expected a digit after '.'", pos);
         }
+        if (pos < s.length() && (s.charAt(pos) == 'e' || s.charAt(pos) == 'E')) {
+            pos++;
+            integral = false;
+            if (pos < s.length() && (s.charAt(pos) == '+' || s.charAt(pos) == '-')) pos++;
+            if (digits() == 0) throw new ParseException("bad number: expected a digit in the exponent", pos);
+        }
+        String t = s.substring(start, pos);
+        if (integral) {
+            try {
+                return Long.parseLong(t);
+            } catch (NumberFormatException tooLong) {
+                // NOTE: an integer beyond 64 bits is still valid JSON; it reads as a (rounded) Double, which
+                // every caller that needs an exact integer rejects as "not an integer".
+            }
+        }
+        return Double.parseDouble(t);
+    }
+
+    private int digits() {
+        int from = pos;
+        while (pos < s.length() && s.charAt(pos) >= '0' && s.charAt(pos) <= '9') pos++;
+        return pos - from;
     }
 
     private Object literal(String word, Object v) {

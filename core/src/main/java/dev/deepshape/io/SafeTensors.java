@@ -84,7 +84,10 @@ public final class SafeTensors {
             Map<String, Tensor> floats = new LinkedHashMap<>();
             Map<String, IntTensor> ints = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
-            List<long[]> ranges = new ArrayList<>();
+            // First every entry is checked against the file, overlaps included, and only then is anything allocated:
+            // memory stays bounded by the file's size even when many entries claim the same bytes.
+            record Entry(String name, String dtype, int[] shape, int numel, long begin, long end) {}
+            List<Entry> entries = new ArrayList<>();
             for (var e : header.entrySet()) {
                 String name = (String) e.getKey();
                 if (name.equals("__metadata__")) {
@@ -103,7 +106,7 @@ public final class SafeTensors {
                 long[] offsets = toLongs(file, name, info.get("data_offsets"));
                 long numel = 1;
                 for (int d : shape) {
-                    numel *= d;
+                    numel *= d; // numel <= 2^31 - 1 and d < 2^31 before this step: no overflow
                     if (numel > Integer.MAX_VALUE) throw new FormatException(file, "tensor '" + name + "' shape " + Shapes.str(shape) + " has more than 2^31-1 elements");
                 }
                 if (offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLen) {
@@ -113,16 +116,23 @@ public final class SafeTensors {
                     throw new FormatException(file, "tensor '" + name + "' of dtype " + dtype + " and shape " + Shapes.str(shape) + " needs "
                             + numel * width + " bytes but data_offsets give " + (offsets[1] - offsets[0]));
                 }
-                ranges.add(new long[] {offsets[0], offsets[1]});
-                ByteBuffer raw = ByteBuffer.allocate((int) (offsets[1] - offsets[0])).order(ByteOrder.LITTLE_ENDIAN);
-                readFully(ch, raw, dataStart + offsets[0], file);
-                raw.flip();
-                if (dtype.startsWith("F") || dtype.equals("BF16")) floats.put(name, new Tensor(decodeFloats(dtype, raw, (int) numel), shape));
-                else ints.put(name, new IntTensor(decodeInts(file, name, dtype, raw, (int) numel), shape));
+                entries.add(new Entry(name, dtype, shape, (int) numel, offsets[0], offsets[1]));
             }
-            ranges.sort(Comparator.comparingLong(r -> r[0]));
-            for (int i = 1; i < ranges.size(); i++) {
-                if (ranges.get(i)[0] < ranges.get(i - 1)[1]) throw new FormatException(file, "tensors overlap in the data section at byte " + (dataStart + ranges.get(i)[0]));
+            List<Entry> byOffset = new ArrayList<>(entries);
+            byOffset.sort(Comparator.comparingLong(Entry::begin));
+            for (int i = 1; i < byOffset.size(); i++) {
+                Entry prev = byOffset.get(i - 1), cur = byOffset.get(i);
+                if (cur.begin() < prev.end()) {
+                    throw new FormatException(file, "tensors '" + prev.name() + "' [" + prev.begin() + ", " + prev.end() + ") and '" + cur.name() + "' ["
+                            + cur.begin() + ", " + cur.end() + ") overlap in the data section at byte " + (dataStart + cur.begin()));
+                }
+            }
+            for (Entry e : entries) {
+                ByteBuffer raw = ByteBuffer.allocate((int) (e.end() - e.begin())).order(ByteOrder.LITTLE_ENDIAN);
+                readFully(ch, raw, dataStart + e.begin(), file);
+                raw.flip();
+                if (e.dtype().startsWith("F") || e.dtype().equals("BF16")) floats.put(e.name(), new Tensor(decodeFloats(e.dtype(), raw, e.numel()), e.shape()));
+                else ints.put(e.name(), new IntTensor(decodeInts(file, e.name(), e.dtype(), raw, e.numel()), e.shape()));
             }
             return new Contents(floats, ints, metadata);
         }

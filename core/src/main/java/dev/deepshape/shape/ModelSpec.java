@@ -145,6 +145,8 @@ public record ModelSpec(String source, int[] input, List<Layer> layers) {
         private final String source;
         private final int line;
         private int pos;
+        private int nesting;
+        private static final int MAX_NESTING = 16;
 
         Lexer(String s, String source, int line) {
             // A '#' outside quotes starts a comment.
@@ -264,6 +266,9 @@ public record ModelSpec(String source, int[] input, List<Layer> layers) {
             int start = pos;
             char c = peek();
             if (c == '(') {
+                // NOTE: tuples nest by recursion; a hostile line of 100 000 '(' must not overflow the stack.
+                if (nesting >= MAX_NESTING) throw error(col(), "tuples nested deeper than " + MAX_NESTING + " levels");
+                nesting++;
                 pos++;
                 List<Object> items = new ArrayList<>();
                 skipWs();
@@ -274,6 +279,7 @@ public record ModelSpec(String source, int[] input, List<Layer> layers) {
                     if (peek() == ',') { pos++; skipWs(); } else if (peek() != ')') throw error(col(), "expected ',' or ')' in the tuple, found " + found());
                 }
                 pos++;
+                nesting--;
                 return items;
             }
             if (c == '\'' || c == '"') {
