@@ -70,6 +70,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-download", description = "Never download missing data files.")
     boolean noDownload;
 
+    @Option(names = "--detect-anomaly", description = "Check every layer's output and every gradient for NaN/Inf at every step and stop at the first, "
+            + "naming the step and the layer (slower; without it a non-finite loss or gradient still stops the run and is then located).")
+    boolean detectAnomaly;
+
     @Option(names = "--limit-train", paramLabel = "N", hidden = true, description = "Train on the first N examples only (tests).")
     Integer limitTrain;
 
@@ -149,6 +153,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         };
         Trainer trainer = new Trainer(net, adam, train, test, config, runDir, listener);
+        trainer.detectAnomaly(detectAnomaly);
         if (resumed != null) trainer.restore(resumed);
         err.println("deepshape train: " + config.model() + " (" + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters) on "
                 + Math.min(train.count(), config.limitTrain() > 0 ? config.limitTrain() : Integer.MAX_VALUE) + " images from " + dataDir

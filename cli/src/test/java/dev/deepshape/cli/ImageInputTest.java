@@ -90,4 +90,46 @@ class ImageInputTest {
         for (float v : small) b += v;
         assertEquals(a / g.length, b / small.length, 1e-3);
     }
+
+    /** A PNG signature and IHDR (8-bit grey) claiming {@code w×h}, with a correct CRC, and one empty IDAT. */
+    static byte[] pngHeader(int w, int h) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 25 + 12 + 12);
+        b.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
+        chunk(b, "IHDR", java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0).array());
+        chunk(b, "IDAT", new byte[0]);
+        chunk(b, "IEND", new byte[0]);
+        return b.array();
+    }
+
+    static void chunk(java.nio.ByteBuffer b, String type, byte[] data) {
+        b.putInt(data.length);
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        b.put(t).put(data);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(t);
+        crc.update(data);
+        b.putInt((int) crc.getValue());
+    }
+
+    @Test
+    void aDecompressionBombIsRefusedFromItsHeader() throws IOException {
+        // 100000×100000 grey pixels would take 10 GB to decode (40 GB as the ARGB the JDK's reader makes); the file is 57 bytes.
+        Path bomb = java.nio.file.Files.write(dir.resolve("bomb.png"), pngHeader(100_000, 100_000));
+        Runtime rt = Runtime.getRuntime();
+        long before = rt.totalMemory() - rt.freeMemory();
+        String m = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> ImageInput.load(bomb, ImageInput.Invert.AUTO)).getMessage();
+        assertEquals(bomb + ": the PNG header says the image is 100000×100000 = 10,000,000,000 pixels, more than the 25,000,000 this command "
+                + "decodes (scale it down first; a digit needs no more than a few hundred pixels a side)", m);
+        assertTrue(rt.totalMemory() - rt.freeMemory() - before < 64L << 20, "nothing large was allocated");
+    }
+
+    @Test
+    void corruptAndForeignFilesNameTheFile() throws IOException {
+        Path empty = java.nio.file.Files.write(dir.resolve("empty.png"), pngHeader(28, 28)); // IDAT without pixel data
+        String m = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> ImageInput.load(empty, ImageInput.Invert.AUTO)).getMessage();
+        assertTrue(m.startsWith(empty + ": cannot decode the PNG image"), m);
+        Path text = java.nio.file.Files.writeString(dir.resolve("notes.png"), "not a picture");
+        m = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> ImageInput.load(text, ImageInput.Invert.AUTO)).getMessage();
+        assertEquals(text + ": not an image format this Java can read (use PNG or JPEG)", m);
+    }
 }

@@ -37,6 +37,29 @@ public final class Autograd {
     }
 
     /**
+     * Told, during {@link #backward}, about every gradient a node's backward function produced, before it is added
+     * anywhere: what anomaly detection ({@code --detect-anomaly}) uses to name the first op whose gradient is not
+     * finite. A hook may throw to stop the pass.
+     */
+    @FunctionalInterface
+    public interface BackwardHook {
+        /** {@code gradients[k]} is the gradient for {@code node.inputs().get(k)} (null where none is needed). */
+        void onGradients(Node node, Tensor[] gradients);
+    }
+
+    private static final ThreadLocal<BackwardHook> BACKWARD_HOOK = new ThreadLocal<>();
+
+    /**
+     * Installs a hook for backward passes on this thread until the scope closes. NOTE: zero cost when none is
+     * installed: the engine reads the thread-local once per {@link #backward} call, not per node.
+     */
+    public static Scope withBackwardHook(BackwardHook hook) {
+        BackwardHook previous = BACKWARD_HOOK.get();
+        BACKWARD_HOOK.set(hook);
+        return () -> BACKWARD_HOOK.set(previous);
+    }
+
+    /**
      * Reverse-mode pass from {@code root}: walks the recorded graph in reverse topological order and accumulates
      * ({@code +=}) gradients into every leaf that requires one.
      */
@@ -56,6 +79,7 @@ public final class Autograd {
         // Accumulators the engine allocated itself may be added into in place; gradients returned by ops may not.
         Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         grads.put(root, gradient);
+        BackwardHook hook = BACKWARD_HOOK.get();
         try (Scope ignored = noGrad()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
@@ -81,6 +105,7 @@ public final class Autograd {
                     continue;
                 }
                 Tensor[] dInputs = node.apply(g);
+                if (hook != null) hook.onGradients(node, dInputs);
                 for (int k = 0; k < inputs.length; k++) {
                     Tensor in = inputs[k];
                     if (in == null || !in.requiresGrad() || dInputs[k] == null) continue;

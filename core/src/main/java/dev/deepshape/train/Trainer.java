@@ -130,6 +130,7 @@ public final class Trainer {
 
     /** Trains the remaining epochs, checkpointing after each, then evaluates on the test set (if one was given). */
     public Result run() throws IOException {
+        if (runDir != null) checkRunDirWritable();
         boolean first = true;
         for (int epoch = epochsDone + 1; epoch <= config.epochs(); epoch++) {
             EpochResult r = trainEpoch(epoch, first);
@@ -154,15 +155,19 @@ public final class Trainer {
                 DataLoader.Batch b = it.next();
                 if (firstOfRun && batches == 0) listener.onFirstBatch(b);
                 optimizer.zeroGrad();
+                long step = (long) (epoch - 1) * loader.numBatches() + batches + 1;
                 Tensor logits = model.forward(b.images());
                 Tensor loss = lossFn.forward(logits, b.labels());
-                loss.backward();
-                optimizer.step();
-                float l = loss.item();
-                if (!Float.isFinite(l)) {
-                    throw new IllegalStateException("epoch " + epoch + ", batch " + (batches + 1) + ": the loss is " + l
-                            + "; lower the learning rate (--lr, now " + config.lr() + ")");
+                if (detector != null) {
+                    guard(() -> detector.checkForward(loss, step), epoch, batches + 1);
+                    guard(() -> detector.backward(loss, step), epoch, batches + 1);
+                } else {
+                    loss.backward();
                 }
+                float l = loss.item();
+                // NOTE: checked before the step, so a fault never reaches the weights (nor, then, a checkpoint).
+                if (!Float.isFinite(l) || !gradientsFinite()) throw locateFault(b, epoch, batches + 1, step, l);
+                optimizer.step();
                 lossSum += l;
                 correct += CrossEntropyLoss.correct(logits, b.labels());
                 seen += b.size();
@@ -171,6 +176,65 @@ public final class Trainer {
             }
         }
         return new EpochResult(epoch, config.epochs(), lossSum / batches, 100.0 * correct / seen, (System.nanoTime() - t0) / 1e9, seen);
+    }
+
+    // ---------------------------------------------------------------- numerical faults
+
+    /** Thrown when the loss or a gradient is NaN or infinite; the weights are those before the faulty step. */
+    public static final class NumericalFault extends IllegalStateException {
+        public NumericalFault(String message, Throwable cause) { super(message, cause); }
+    }
+
+    private AnomalyDetector detector;
+
+    /**
+     * With {@code on}, every step checks every op's output in forward and every gradient in backward and stops at
+     * the first NaN or infinity ({@link AnomalyDetector}); off by default. Without it, a non-finite loss or
+     * gradient is still caught after backward, and only then is the faulty step re-run with the detector to name
+     * the layer.
+     */
+    public Trainer detectAnomaly(boolean on) {
+        detector = on ? new AnomalyDetector(model) : null;
+        return this;
+    }
+
+    private boolean gradientsFinite() {
+        for (Tensor p : optimizer.params()) {
+            Tensor g = p.grad();
+            if (g == null) continue;
+            for (float v : g.data()) if (!Float.isFinite(v)) return false;
+        }
+        return true;
+    }
+
+    private void guard(Runnable check, int epoch, int batch) {
+        try {
+            check.run();
+        } catch (AnomalyDetector.Anomaly a) {
+            throw fault(a.getMessage(), epoch, batch, a);
+        }
+    }
+
+    /** Re-runs the faulty batch (weights unchanged: the step was not taken) with the detector to name the layer. */
+    private NumericalFault locateFault(DataLoader.Batch b, int epoch, int batch, long step, float loss) {
+        AnomalyDetector d = new AnomalyDetector(model);
+        optimizer.zeroGrad();
+        try {
+            Tensor again = lossFn.forward(model.forward(b.images()), b.labels());
+            d.checkForward(again, step);
+            d.backward(again, step);
+        } catch (AnomalyDetector.Anomaly a) {
+            return fault(a.getMessage() + " (the loss is " + loss + ")", epoch, batch, a);
+        }
+        return fault("step " + step + ": the loss is " + loss + (Float.isFinite(loss) ? " but a gradient is not finite" : ""), epoch, batch, null);
+    }
+
+    private NumericalFault fault(String what, int epoch, int batch, Throwable cause) {
+        Path ckpt = runDir == null ? null : runDir.resolve(Checkpoint.CHECKPOINT_FILE);
+        String kept = ckpt != null && Files.exists(ckpt) ? "the last good checkpoint, after epoch " + epochsDone + ", is kept in " + ckpt
+                : "no checkpoint was written (the fault came before the first epoch ended)";
+        return new NumericalFault("epoch " + epoch + ", batch " + batch + ", " + what + "; training stopped before this step changed the weights; "
+                + kept + ". Lower the learning rate (--lr, now " + Optimizer.pyRepr(optimizer.lr()) + ")", cause);
     }
 
     /** The number of correctly classified examples, in order, without recording a graph, in eval mode. */
@@ -215,9 +279,42 @@ public final class Trainer {
         // NOTE: the full checkpoint is written first; the plain state dict second. After a kill between the two,
         // model.safetensors is one epoch behind, and --resume (which reads the checkpoint) is unaffected.
         Path ckpt = runDir.resolve(Checkpoint.CHECKPOINT_FILE);
-        Checkpoint.write(ckpt, state, optimizer.stateTensors(), meta);
-        Checkpoint.writeStateDict(runDir.resolve(Checkpoint.MODEL_FILE), state);
+        boolean hadOne = Files.exists(ckpt);
+        try {
+            Checkpoint.write(ckpt, state, optimizer.stateTensors(), meta);
+        } catch (IOException e) {
+            throw new IOException("cannot write the checkpoint after epoch " + epochsDone + " to " + ckpt + ": " + reason(e) + "; "
+                    + (hadOne ? "the previous " + Checkpoint.CHECKPOINT_FILE + " there is unchanged (resume from it with --resume " + runDir + ")"
+                    : "no checkpoint was written") + ". Free disk space or choose a writable run folder (--out)", e);
+        }
+        try {
+            Checkpoint.writeStateDict(runDir.resolve(Checkpoint.MODEL_FILE), state);
+        } catch (IOException e) {
+            throw new IOException("wrote " + ckpt + " (after epoch " + epochsDone + ") but cannot write " + runDir.resolve(Checkpoint.MODEL_FILE)
+                    + ": " + reason(e) + "; resume with --resume " + runDir + ", which rewrites it", e);
+        }
         return ckpt;
+    }
+
+    /** Fails before any training when the run folder cannot take a file (read-only, not a folder, no permission). */
+    private void checkRunDirWritable() throws IOException {
+        Path probe = runDir.resolve(".deepshape-write-test-" + ProcessHandle.current().pid());
+        try {
+            Files.createDirectories(runDir);
+            Files.write(probe, new byte[] {0});
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new IOException("the run folder " + runDir + " is not writable: " + reason(e) + "; nothing was trained"
+                    + (Files.exists(runDir.resolve(Checkpoint.CHECKPOINT_FILE)) ? " and its checkpoint is unchanged" : "")
+                    + ". Choose another folder with --out", e);
+        }
+    }
+
+    private static String reason(IOException e) {
+        String m = e.getMessage();
+        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied (" + m + ")";
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) return fs.getReason() + " (" + fs.getFile() + ")";
+        return m == null ? e.toString() : m;
     }
 
     /**
