@@ -11,7 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** The backward walk and the grad-mode switch. */
+/**
+ * The backward walk and the grad-mode switch. Grad mode and the backward hook are per thread, so one thread can
+ * train (recording graphs) while others run inference under {@link #noGrad()}; a backward pass runs on the calling
+ * thread and must not run on a graph another thread is still extending or walking.
+ */
 public final class Autograd {
     private Autograd() {}
 

@@ -10,6 +10,10 @@ import java.util.List;
 /**
  * The one persistent thread pool every kernel shares. {@code --threads N} sets its size; the calling thread does
  * one share of the work itself, so N threads means N-1 workers. Nested calls run on the calling thread.
+ *
+ * <p>Thread-safe: any number of threads may call {@link #forRange} at once (each waits only for its own chunks;
+ * workers never wait, so callers cannot deadlock one another), and {@link #setThreads} may run meanwhile (calls
+ * already under way finish on the old pool or, once it is shut down, on their own thread).
  */
 public final class Parallel {
     private Parallel() {}
@@ -76,14 +80,21 @@ public final class Parallel {
         for (int c = 1; c < chunks; c++) {
             int from = (int) ((long) n * c / chunks);
             int to = (int) ((long) n * (c + 1) / chunks);
-            futures.add(ex.submit(() -> {
+            Runnable chunk = () -> {
                 INSIDE.set(true);
                 try {
                     task.run(from, to);
                 } finally {
                     INSIDE.set(false);
                 }
-            }));
+            };
+            try {
+                futures.add(ex.submit(chunk));
+            } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+                // NOTE: another thread called setThreads and shut this pool down after we took it; the chunk runs
+                // here instead, so kernels stay correct while the thread count changes under them.
+                chunk.run();
+            }
         }
         INSIDE.set(true);
         try {

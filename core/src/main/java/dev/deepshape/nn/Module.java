@@ -13,6 +13,12 @@ import java.util.TreeSet;
 /**
  * The base of every unit and model, as {@code torch.nn.Module}: named parameters and child modules (whose dotted
  * names are the state-dict keys), train/eval mode, and PyTorch's repr.
+ *
+ * <p>Thread safety: a module in eval mode may serve {@link #forward} to any number of threads at once under
+ * {@code Autograd.noGrad()} (inference reads the parameters and writes only fresh tensors; results are bit-identical
+ * to a single thread's, tested with 16). Training ({@code forward} with grad, {@code backward}, an optimiser step),
+ * {@link #train}/{@link #eval}, {@link #loadStateDict} and {@link #zeroGrad} change the module and need one thread,
+ * with no inference running meanwhile. See docs/robustness.md.
  */
 public abstract class Module {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
