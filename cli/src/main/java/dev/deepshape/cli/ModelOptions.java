@@ -38,15 +38,13 @@ final class ModelOptions {
     ModelSpec load(CommandLine cl) {
         if (model != null && spec != null) throw new CommandLine.ParameterException(cl, "--model and --spec are mutually exclusive; give one");
         if (spec != null) {
-            String text;
             try {
-                text = Files.readString(spec);
+                return ModelSpec.read(spec); // bounded in size, UTF-8 checked
             } catch (NoSuchFileException e) {
                 throw new IllegalArgumentException("cannot read spec file " + spec + ": no such file");
             } catch (IOException e) {
                 throw new IllegalArgumentException("cannot read spec file " + spec + ": " + e.getMessage());
             }
-            return ModelSpec.parse(text, spec.toString());
         }
         String name = model == null ? "combined" : model;
         if (!ModelSpec.BUILTIN.contains(name)) {

@@ -100,20 +100,20 @@ class TrainingResourcesTest {
     }
 
     /**
-     * The reference model, all 60 000 training images loaded (188 MB of floats), trains 200 steps of batch 64 in a
-     * child JVM limited to {@value #XMX} (G1). 256 MB fails while loading the data.
+     * The reference run ({@link BoundedHeapTraining}: all 70 000 MNIST images in memory, 219 MB of floats;
+     * CombinedModel; Adam; batch 64) trains {@value #HEAP_TEST_STEPS} steps and writes its checkpoint in a child JVM
+     * limited to {@value #XMX} (G1). Measured: 256 MB runs out of memory while loading the data; 288 MB trains 30
+     * steps; 320 MB is the figure we state, leaving a margin.
      */
     @Test
     void theReferenceModelTrainsInABoundedHeap() throws Exception {
         Path log = dir.resolve("heap.log");
-        List<String> cmd = new ArrayList<>(CrashSafetyTest.java(XMX, "-XX:+UseG1GC", "--", "train", "--out", dir.resolve("heap").toString(),
-                "--epochs", "1", "--limit-train", String.valueOf(64 * HEAP_TEST_STEPS), "--limit-test", "1000", "--threads", "2", "--no-download",
-                "--data", dev.deepshape.data.Mnist.dataDir(null).toString()));
-        cmd.remove("-XX:+UseSerialGC");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), XMX, "-XX:+UseG1GC",
+                "-cp", System.getProperty("java.class.path"), BoundedHeapTraining.class.getName(), String.valueOf(HEAP_TEST_STEPS), dir.resolve("heap").toString()));
         long t0 = System.nanoTime();
         String out = run(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start(), log);
-        assertTrue(out.startsWith("0\n"), out);
-        assertTrue(out.contains("Epoch [1/1], Loss: ") && out.contains("Accuracy of the model on the test images: "), out);
+        assertTrue(out.startsWith("0\n") && out.contains("trained " + HEAP_TEST_STEPS + " steps") && out.contains("saved; max heap"), out);
+        assertTrue(Files.exists(dir.resolve("heap").resolve(Checkpoint.CHECKPOINT_FILE)));
         System.out.printf("bounded heap: %d steps in %s, %.1f s%n", HEAP_TEST_STEPS, XMX, (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -64,6 +64,30 @@ public record ModelSpec(String source, int[] input, List<Layer> layers) {
         return n;
     }
 
+    /** A spec is a few lines; a larger file is not read into memory. */
+    public static final long MAX_FILE_BYTES = 1 << 20;
+
+    /**
+     * Reads and parses a spec file (UTF-8, at most {@link #MAX_FILE_BYTES}); a file too large or not UTF-8 is a
+     * {@link SpecException} naming the file and the line of the first bad byte.
+     */
+    public static ModelSpec read(java.nio.file.Path file) throws IOException {
+        String source = file.toString();
+        long size = java.nio.file.Files.size(file);
+        if (size > MAX_FILE_BYTES) throw new SpecException(source, 1, 0, "the file is " + size + " bytes; a spec is a few lines (at most " + MAX_FILE_BYTES + " bytes are read)");
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length);
+        java.nio.charset.CoderResult r = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(in, out, true);
+        if (r.isError()) {
+            int line = 1;
+            for (int i = 0; i < in.position(); i++) if (bytes[i] == '\n') line++;
+            throw new SpecException(source, line, 0, "byte " + in.position() + " (0x" + String.format("%02x", bytes[in.position()] & 0xFF) + ") is not UTF-8 text");
+        }
+        return parse(out.flip().toString(), source);
+    }
+
     /** Parses {@code text}; {@code source} names it in error messages (a file name, or {@code combined.spec}). */
     public static ModelSpec parse(String text, String source) {
         int[] input = null;

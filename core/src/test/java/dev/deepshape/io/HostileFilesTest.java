@@ -155,4 +155,19 @@ class HostileFilesTest {
         SpecException e = assertThrows(SpecException.class, () -> ModelSpec.parse(text, "deep.spec"));
         assertTrue(e.getMessage().startsWith("deep.spec:1:") && e.getMessage().contains("tuples nested deeper than 16 levels"), e.getMessage());
     }
+
+    @Test
+    void specFilesAreBoundedAndMustBeUtf8() throws IOException {
+        Path latin1 = dir.resolve("latin1.spec");
+        Files.write(latin1, "input: (N, 1, 28, 28)\nLinear(784, 10) # caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+        SpecException e = assertThrows(SpecException.class, () -> ModelSpec.read(latin1));
+        assertEquals(latin1 + ":2: byte 43 (0xe9) is not UTF-8 text", e.getMessage());
+        Path big = dir.resolve("big.spec");
+        Files.write(big, new byte[(int) ModelSpec.MAX_FILE_BYTES + 1]);
+        e = assertThrows(SpecException.class, () -> ModelSpec.read(big));
+        assertEquals(big + ":1: the file is 1048577 bytes; a spec is a few lines (at most 1048576 bytes are read)", e.getMessage());
+        Path ok = dir.resolve("ok.spec");
+        Files.writeString(ok, "input: (N, 1, 28, 28)\nFlatten()\nLinear(784, 10)\n");
+        assertEquals(2, ModelSpec.read(ok).layers().size());
+    }
 }
