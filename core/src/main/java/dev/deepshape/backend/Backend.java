@@ -26,4 +26,43 @@ public interface Backend {
     void sgemm(boolean transA, boolean transB, int m, int n, int k,
                float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                float[] c, int cOff, int ldc, boolean accumulate);
+
+    // ---- fused units. The defaults are the reference kernels (which call this backend's sgemm), so a backend that
+    // ---- only speeds up sgemm speeds convolutions up too; a backend with its own kernels overrides them.
+
+    /**
+     * 2-D convolution. x is (N, C, H, W), weight is (OC, C/groups, KH, KW), bias (OC) or null, out is
+     * (N, OC, OH, OW); {@code g} gives the sizes, stride, top/left padding, dilation and groups.
+     */
+    default void conv2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        Conv2dKernels.conv2dForward(out, x, weight, bias, g);
+    }
+
+    /** The convolution's gradients: dout is (N, OC, OH, OW); dx, dweight, dbias accumulate with += and may be null. */
+    default void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        Conv2dKernels.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    /**
+     * 2-D transposed convolution. x is (N, Cin, H, W), weight is (Cin, Cout/groups, KH, KW), bias (Cout) or null,
+     * out is (N, Cout, OH, OW); {@code g} describes the equivalent convolution out → x (see {@link Conv2dGeometry}).
+     */
+    default void convTranspose2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        ConvTranspose2dKernels.convTranspose2dForward(out, x, weight, bias, g);
+    }
+
+    /** The transposed convolution's gradients: dout is (N, Cout, OH, OW); the others accumulate with += and may be null. */
+    default void convTranspose2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        ConvTranspose2dKernels.convTranspose2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    /** 2-D max pooling: x is (N, C, H, W), out and indices (flat h·W + w in the plane, may be null) are (N, C, OH, OW). */
+    default void maxPool2dForward(float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+        MaxPool2dKernels.maxPool2dForward(out, indices, x, g);
+    }
+
+    /** Max pooling's gradient: dx (N, C, H, W) += dout (N, C, OH, OW) routed to the saved indices. */
+    default void maxPool2dBackward(float[] dx, float[] dout, int[] indices, Pool2dGeometry g) {
+        MaxPool2dKernels.maxPool2dBackward(dx, dout, indices, g);
+    }
 }

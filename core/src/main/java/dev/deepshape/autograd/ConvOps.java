@@ -1,0 +1,159 @@
+package dev.deepshape.autograd;
+
+import dev.deepshape.backend.Backends;
+import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.backend.Pool2dGeometry;
+import dev.deepshape.tensor.Shapes;
+import dev.deepshape.tensor.Tensor;
+import java.util.function.Function;
+
+/**
+ * The fused spatial primitives with autograd, as {@code torch.nn.functional.conv2d}, {@code conv_transpose2d} and
+ * {@code max_pool2d}: the forward pass calls the backend's kernel, and the backward closure right below it calls the
+ * backend's backward kernel. Inputs are (N, C, H, W) or unbatched (C, H, W); sizes are {@code {height, width}} pairs.
+ * Graph labels are PyTorch's: {@code ConvolutionBackward0} (both convolutions) and {@code MaxPool2DWithIndicesBackward0}.
+ */
+public final class ConvOps {
+    private ConvOps() {}
+
+    private static final int[] ZERO = {0, 0};
+
+    /**
+     * {@code F.conv2d(x, weight, bias, stride, padding, dilation, groups)} with symmetric padding: x is (N, C, H, W),
+     * weight (OC, C/groups, KH, KW), bias (OC) or null; the result is (N, OC, H_out, W_out) with
+     * {@code H_out = ⌊(H + 2·padding − dilation·(KH − 1) − 1) / stride⌋ + 1}.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
+        return conv2d(x, weight, bias, stride, padding, padding, dilation, groups);
+    }
+
+    /**
+     * As {@link #conv2d(Tensor, Tensor, Tensor, int[], int[], int[], int)} with {@code padding} at the top/left and
+     * {@code paddingEnd} at the bottom/right (PyTorch's {@code padding='same'} with an even kernel pads one more at
+     * the end).
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] paddingEnd, int[] dilation, int groups) {
+        if (x.dim() == 3) return unbatched(x, t -> conv2d(t, weight, bias, stride, padding, paddingEnd, dilation, groups));
+        checkConvArgs("conv2d", x, weight, bias, groups, weight.size(1) * groups, weight.size(0));
+        int[] xs = x.shapeRef();
+        int kh = weight.size(2), kw = weight.size(3);
+        int paddedH = xs[2] + padding[0] + paddingEnd[0], paddedW = xs[3] + padding[1] + paddingEnd[1];
+        if (Conv2dGeometry.convOutSize(xs[2], kh, stride[0], padding[0] + paddingEnd[0], dilation[0]) < 1
+                || Conv2dGeometry.convOutSize(xs[3], kw, stride[1], padding[1] + paddingEnd[1], dilation[1]) < 1) {
+            throw new IllegalArgumentException("conv2d: calculated padded input size per channel: (" + paddedH + " x " + paddedW + "). Kernel size: ("
+                    + (dilation[0] * (kh - 1) + 1) + " x " + (dilation[1] * (kw - 1) + 1) + "). Kernel size can't be greater than actual input size");
+        }
+        Conv2dGeometry g = Conv2dGeometry.conv(xs[0], xs[1], xs[2], xs[3], weight.size(0), kh, kw,
+                stride, padding, paddingEnd, dilation, groups);
+        float[] xv = Ops.dense(x), wv = Ops.dense(weight), bv = bias != null ? Ops.dense(bias) : null;
+        float[] out = new float[g.n() * g.oc() * g.oh() * g.ow()];
+        Backends.current().conv2dForward(out, xv, wv, bv, g);
+        Tensor result = new Tensor(out, g.n(), g.oc(), g.oh(), g.ow());
+        return Ops.record(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
+            float[] dy = Ops.dense(dOut);
+            float[] dx = x.requiresGrad() ? new float[xv.length] : null;
+            float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
+            float[] db = bias != null && bias.requiresGrad() ? new float[bv.length] : null;
+            Backends.current().conv2dBackward(dx, dw, db, dy, xv, wv, g);
+            return new Tensor[] {wrap(dx, x), wrap(dw, weight), wrap(db, bias)};
+        }, x, weight, bias);
+    }
+
+    /**
+     * {@code F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)}: x is
+     * (N, Cin, H, W), weight (Cin, Cout/groups, KH, KW), bias (Cout) or null; the result is (N, Cout, H_out, W_out) with
+     * {@code H_out = (H − 1)·stride − 2·padding + dilation·(KH − 1) + output_padding + 1}.
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] outputPadding, int groups, int[] dilation) {
+        if (x.dim() == 3) return unbatched(x, t -> convTranspose2d(t, weight, bias, stride, padding, outputPadding, groups, dilation));
+        checkConvArgs("conv_transpose2d", x, weight, bias, groups, weight.size(0), weight.size(1) * groups);
+        int[] xs = x.shapeRef();
+        int cout = weight.size(1) * groups;
+        int outH = Conv2dGeometry.transposedOutSize(xs[2], weight.size(2), stride[0], padding[0], outputPadding[0], dilation[0]);
+        int outW = Conv2dGeometry.transposedOutSize(xs[3], weight.size(3), stride[1], padding[1], outputPadding[1], dilation[1]);
+        if (outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("conv_transpose2d: input " + Shapes.str(xs) + " gives an output of size (" + outH + " x " + outW
+                    + "), which is too small; reduce padding");
+        }
+        Conv2dGeometry g = Conv2dGeometry.transposed(xs[0], xs[1], xs[2], xs[3], cout, weight.size(2), weight.size(3),
+                stride, padding, outputPadding, dilation, groups);
+        float[] xv = Ops.dense(x), wv = Ops.dense(weight), bv = bias != null ? Ops.dense(bias) : null;
+        float[] out = new float[g.n() * g.c() * g.h() * g.w()];
+        Backends.current().convTranspose2dForward(out, xv, wv, bv, g);
+        Tensor result = new Tensor(out, g.n(), g.c(), g.h(), g.w());
+        return Ops.record(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
+            float[] dy = Ops.dense(dOut);
+            float[] dx = x.requiresGrad() ? new float[xv.length] : null;
+            float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
+            float[] db = bias != null && bias.requiresGrad() ? new float[bv.length] : null;
+            Backends.current().convTranspose2dBackward(dx, dw, db, dy, xv, wv, g);
+            return new Tensor[] {wrap(dx, x), wrap(dw, weight), wrap(db, bias)};
+        }, x, weight, bias);
+    }
+
+    /**
+     * {@code F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)}: x is (N, C, H, W), the result
+     * (N, C, H_out, W_out) with {@code H_out = ⌊(H + 2·padding − dilation·(kernel − 1) − 1 [+ stride − 1]) / stride⌋ + 1}
+     * (the bracket with ceil_mode, whose last window must start inside the input or its left padding). Saves the
+     * argmax indices ({@code result1}) for the backward pass.
+     */
+    public static Tensor maxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        if (x.dim() == 3) return unbatched(x, t -> maxPool2d(t, kernelSize, stride, padding, dilation, ceilMode));
+        if (x.dim() != 4) {
+            throw new IllegalArgumentException("max_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got " + Shapes.str(x.shapeRef()));
+        }
+        int[] xs = x.shapeRef();
+        Pool2dGeometry g;
+        try {
+            g = Pool2dGeometry.of(xs[0], xs[1], xs[2], xs[3], kernelSize, stride, padding, dilation, ceilMode);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("max_pool2d: input " + Shapes.str(xs) + " is too small for kernel_size (" + kernelSize[0] + ", "
+                    + kernelSize[1] + "), padding (" + padding[0] + ", " + padding[1] + "), dilation (" + dilation[0] + ", " + dilation[1]
+                    + "): " + e.getMessage(), e);
+        }
+        float[] xv = Ops.dense(x);
+        int outN = g.n() * g.c() * g.oh() * g.ow();
+        float[] out = new float[outN];
+        int[] idx = new int[outN];
+        Backends.current().maxPool2dForward(out, idx, xv, g);
+        Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
+        if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
+        float[] idxF = new float[outN]; // PyTorch saves an int64 tensor; a float copy is exact below 2^24 per plane
+        for (int i = 0; i < outN; i++) idxF[i] = idx[i];
+        Tensor indices = new Tensor(idxF, g.n(), g.c(), g.oh(), g.ow());
+        return Ops.record(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", x, "result1", indices), dOut -> {
+            float[] dx = new float[xv.length];
+            Backends.current().maxPool2dBackward(dx, Ops.dense(dOut), idx, g);
+            return new Tensor[] {new Tensor(dx, xs.clone())};
+        }, x);
+    }
+
+    private static Tensor unbatched(Tensor x, Function<Tensor, Tensor> op) {
+        return Ops.squeeze(op.apply(Ops.unsqueeze(x, 0)), 0);
+    }
+
+    private static Tensor wrap(float[] d, Tensor like) {
+        return d == null ? null : new Tensor(d, like.shape());
+    }
+
+    /** The checks PyTorch's convolution makes, in its words. */
+    private static void checkConvArgs(String op, Tensor x, Tensor weight, Tensor bias, int groups, int expectedIn, int outChannels) {
+        if (x.dim() != 4) {
+            throw new IllegalArgumentException(op + ": expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got " + Shapes.str(x.shapeRef()));
+        }
+        if (weight.dim() != 4) {
+            throw new IllegalArgumentException(op + ": expected a 4-D weight, got " + Shapes.str(weight.shapeRef()));
+        }
+        if (groups < 1) throw new IllegalArgumentException(op + ": groups must be a positive integer, got " + groups);
+        if (x.size(1) != expectedIn) {
+            throw new IllegalArgumentException(op + ": given groups=" + groups + ", weight of size " + Shapes.str(weight.shapeRef())
+                    + ", expected input " + Shapes.str(x.shapeRef()) + " to have " + expectedIn + " channels, but got " + x.size(1) + " channels instead");
+        }
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != outChannels)) {
+            throw new IllegalArgumentException(op + ": expected bias of shape (" + outChannels + "), got " + Shapes.str(bias.shapeRef()));
+        }
+        if (outChannels % groups != 0) {
+            throw new IllegalArgumentException(op + ": " + outChannels + " output channels are not divisible by groups=" + groups);
+        }
+    }
+}

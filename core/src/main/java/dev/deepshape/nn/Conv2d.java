@@ -1,0 +1,195 @@
+package dev.deepshape.nn;
+
+import dev.deepshape.autograd.ConvOps;
+import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.tensor.Rng;
+import dev.deepshape.tensor.Shapes;
+import dev.deepshape.tensor.Tensor;
+
+/**
+ * A 2-D convolution (cross-correlation) over (N, C, H, W) images, as {@code torch.nn.Conv2d}.
+ *
+ * <p>Shape: input (N, C_in, H_in, W_in) or unbatched (C_in, H_in, W_in); output (N, C_out, H_out, W_out) with
+ * <pre>  H_out = ⌊(H_in + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1) / stride[0]⌋ + 1</pre>
+ * (W likewise; with {@code padding="same"} the output keeps H_in × W_in and an even kernel pads one more row/column at
+ * the bottom/right, as PyTorch). Parameters: {@code weight} (out_channels, in_channels/groups, kH, kW), {@code bias}
+ * (out_channels). Initialisation: weight kaiming_uniform(a=√5), i.e. U(−1/√fan_in, 1/√fan_in); bias
+ * U(−1/√fan_in, 1/√fan_in), fan_in = in_channels/groups·kH·kW.
+ *
+ * <pre>{@code Conv2d conv1 = new Conv2d(1, 32, 3, 1, 1);    // Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+ * Tensor y = conv1.forward(Tensor.zeros(64, 1, 28, 28)); // (64, 32, 28, 28)}</pre>
+ */
+public class Conv2d extends Module {
+    public final int inChannels;
+    public final int outChannels;
+    public final int[] kernelSize;
+    public final int[] stride;
+    /** The resolved top/left padding (for "same" with an even kernel the bottom/right gets one more). */
+    public final int[] padding;
+    /** {@code null} when padding was given as numbers, else {@code "same"} or {@code "valid"}. */
+    public final String paddingMode;
+    public final int[] dilation;
+    public final int groups;
+    private final int[] paddingEnd;
+    private Tensor weight;
+    private Tensor bias;
+
+    /** {@code nn.Conv2d(in, out, kernel_size)}: stride 1, no padding. */
+    public Conv2d(int inChannels, int outChannels, int kernelSize) {
+        this(inChannels, outChannels, kernelSize, 1, 0);
+    }
+
+    /** {@code nn.Conv2d(in, out, kernel_size, stride, padding)} with square sizes. */
+    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride, int padding) {
+        this(inChannels, outChannels, pair(kernelSize), pair(stride), pair(padding), pair(1), 1, true);
+    }
+
+    /** {@code nn.Conv2d(in, out, kernel_size, stride, padding, dilation, groups, bias)}; sizes are (height, width). */
+    public Conv2d(int inChannels, int outChannels, int[] kernelSize, int[] stride, int[] padding, int[] dilation, int groups, boolean bias) {
+        this(inChannels, outChannels, kernelSize, stride, padding, null, dilation, groups, bias);
+    }
+
+    /** As the full constructor with PyTorch's string padding: {@code "same"} (needs stride 1) or {@code "valid"} (none). */
+    public Conv2d(int inChannels, int outChannels, int[] kernelSize, int[] stride, String padding, int[] dilation, int groups, boolean bias) {
+        this(inChannels, outChannels, kernelSize, stride, null, padding, dilation, groups, bias);
+    }
+
+    private Conv2d(int inChannels, int outChannels, int[] kernelSize, int[] stride, int[] padding, String paddingMode,
+                   int[] dilation, int groups, boolean bias) {
+        String layer = "Conv2d(" + inChannels + ", " + outChannels + ", kernel_size=" + (kernelSize == null ? "null" : Shapes.str(kernelSize)) + ")";
+        this.kernelSize = requirePair(layer, "kernel_size", kernelSize, 1);
+        this.stride = requirePair(layer, "stride", stride, 1);
+        this.dilation = requirePair(layer, "dilation", dilation, 1);
+        checkChannels(layer, inChannels, outChannels, groups);
+        this.inChannels = inChannels;
+        this.outChannels = outChannels;
+        this.groups = groups;
+        if (paddingMode == null) {
+            this.padding = requirePair(layer, "padding", padding, 0);
+            this.paddingEnd = this.padding;
+        } else if (paddingMode.equals("valid")) {
+            this.padding = pair(0);
+            this.paddingEnd = this.padding;
+        } else if (paddingMode.equals("same")) {
+            if (this.stride[0] != 1 || this.stride[1] != 1) {
+                throw new IllegalArgumentException(layer + ": padding='same' is not supported for strided convolutions, got stride="
+                        + Shapes.str(this.stride) + "; use stride=1 or numeric padding");
+            }
+            // total padding dilation·(k − 1) per dimension, the odd one out at the bottom/right (as PyTorch)
+            int totalH = this.dilation[0] * (this.kernelSize[0] - 1), totalW = this.dilation[1] * (this.kernelSize[1] - 1);
+            this.padding = new int[] {totalH / 2, totalW / 2};
+            this.paddingEnd = new int[] {totalH - totalH / 2, totalW - totalW / 2};
+        } else {
+            throw new IllegalArgumentException(layer + ": invalid padding string '" + paddingMode + "', should be one of {'valid', 'same'}");
+        }
+        this.paddingMode = paddingMode;
+        int[] wShape = {outChannels, inChannels / groups, this.kernelSize[0], this.kernelSize[1]};
+        this.weight = registerParameter("weight", Init.kaimingUniformSqrt5(Rng.global(), wShape));
+        this.bias = bias ? registerParameter("bias", Init.uniformFan(Rng.global(), Init.fanIn(wShape), outChannels)) : null;
+    }
+
+    /** The filters, (out_channels, in_channels/groups, kH, kW). */
+    public Tensor weight() { return weight; }
+
+    /** The per-channel bias, (out_channels), or null when built with {@code bias=false}. */
+    public Tensor bias() { return bias; }
+
+    @Override
+    protected void onParameterReplaced(String name, Tensor value) {
+        if (name.equals("weight")) weight = value; else bias = value;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        outputShape(x.shapeRef());
+        return ConvOps.conv2d(x, weight, bias, stride, padding, paddingEnd, dilation, groups);
+    }
+
+    /**
+     * The output shape for an input of shape (N, C_in, H, W) or (C_in, H, W), by the formula above; fails with the
+     * layer, the expected and actual shape and a hint when the input does not fit.
+     */
+    public int[] outputShape(int[] inputShape) {
+        int c = checkImageInput(this, inputShape, inChannels, "Conv2d");
+        int d = inputShape.length;
+        int h = inputShape[d - 2], w = inputShape[d - 1];
+        int oh = Conv2dGeometry.convOutSize(h, kernelSize[0], stride[0], padding[0] + paddingEnd[0], dilation[0]);
+        int ow = Conv2dGeometry.convOutSize(w, kernelSize[1], stride[1], padding[1] + paddingEnd[1], dilation[1]);
+        if (oh < 1 || ow < 1) {
+            throw new IllegalArgumentException(this + ": input " + Shapes.str(inputShape) + " is too small: H_out = ⌊(" + h + " + "
+                    + (padding[0] + paddingEnd[0]) + " − " + dilation[0] + "·(" + kernelSize[0] + " − 1) − 1)/" + stride[0] + "⌋ + 1 = " + oh
+                    + ", W_out = ⌊(" + w + " + " + (padding[1] + paddingEnd[1]) + " − " + dilation[1] + "·(" + kernelSize[1] + " − 1) − 1)/"
+                    + stride[1] + "⌋ + 1 = " + ow + "; the padded input (" + (h + padding[0] + paddingEnd[0]) + " x " + (w + padding[1] + paddingEnd[1])
+                    + ") is smaller than the dilated kernel (" + (dilation[0] * (kernelSize[0] - 1) + 1) + " x " + (dilation[1] * (kernelSize[1] - 1) + 1)
+                    + "); use more padding, a smaller kernel, or fewer downsampling layers before this one");
+        }
+        return d == 4 ? new int[] {inputShape[0], outChannels, oh, ow} : new int[] {outChannels, oh, ow};
+    }
+
+    @Override
+    public String extraRepr() {
+        StringBuilder s = new StringBuilder(inChannels + ", " + outChannels + ", kernel_size=" + Shapes.str(kernelSize) + ", stride=" + Shapes.str(stride));
+        if (paddingMode != null) s.append(", padding=").append(paddingMode);
+        else if (padding[0] != 0 || padding[1] != 0) s.append(", padding=").append(Shapes.str(padding));
+        if (dilation[0] != 1 || dilation[1] != 1) s.append(", dilation=").append(Shapes.str(dilation));
+        if (groups != 1) s.append(", groups=").append(groups);
+        if (bias == null) s.append(", bias=False");
+        return s.toString();
+    }
+
+    // ---------------------------------------------------------------- helpers shared by the spatial units
+
+    static int[] pair(int v) { return new int[] {v, v}; }
+
+    /** A (height, width) pair, each at least {@code min}; returns a copy so callers cannot change the layer. */
+    static int[] requirePair(String layer, String name, int[] v, int min) {
+        if (v == null || v.length != 2) {
+            throw new IllegalArgumentException(layer + ": " + name + " must be a (height, width) pair, got "
+                    + (v == null ? "null" : java.util.Arrays.toString(v)));
+        }
+        if (v[0] < min || v[1] < min) {
+            throw new IllegalArgumentException(layer + ": " + name + " must be >= " + min + ", got " + Shapes.str(v));
+        }
+        return v.clone();
+    }
+
+    static void checkChannels(String layer, int in, int out, int groups) {
+        if (in < 1 || out < 1) {
+            throw new IllegalArgumentException(layer + ": in_channels and out_channels must be positive, got " + in + " and " + out);
+        }
+        if (groups < 1) throw new IllegalArgumentException(layer + ": groups must be a positive integer, got " + groups);
+        if (in % groups != 0) {
+            throw new IllegalArgumentException(layer + ": in_channels must be divisible by groups, got in_channels=" + in + ", groups=" + groups);
+        }
+        if (out % groups != 0) {
+            throw new IllegalArgumentException(layer + ": out_channels must be divisible by groups, got out_channels=" + out + ", groups=" + groups);
+        }
+    }
+
+    /**
+     * Checks that {@code shape} is (N, C, H, W) or (C, H, W) with C = {@code channels} (any C when channels < 0);
+     * returns C. {@code kind} names the layer class for the hint ("Conv2d(64, ...) would fit").
+     */
+    static int checkImageInput(Module layer, int[] shape, int channels, String kind) {
+        String expected = channels < 0 ? "(N, C, H, W) or (C, H, W)" : "(N, " + channels + ", H, W) or (" + channels + ", H, W)";
+        if (shape.length != 3 && shape.length != 4) {
+            String hint = shape.length == 2
+                    ? "; a 2-D input has lost its image layout: reshape it to (N, C, H, W) (e.g. with Unsqueeze(1) for (N, H, W) images, or undo a Flatten)"
+                    : shape.length > 4 ? "; merge or select the extra leading dimensions first" : "";
+            throw new IllegalArgumentException(layer + ": expected input of shape " + expected + ", got " + Shapes.str(shape)
+                    + " (" + shape.length + "-D)" + hint);
+        }
+        int cd = shape.length - 3;
+        int c = shape[cd];
+        if (channels >= 0 && c != channels) {
+            throw new IllegalArgumentException(layer + ": expected input of shape " + expected + ", got " + Shapes.str(shape)
+                    + ": channel " + cd + " is " + c + "; " + kind + "(" + c + ", ...) would fit"
+                    + (shape.length == 4 && shape[3] == channels ? " (or is the input channels-last (N, H, W, C)? permute it to (N, C, H, W))" : ""));
+        }
+        if (shape[0] < 0 || c < 1 || shape[cd + 1] < 1 || shape[cd + 2] < 1) {
+            throw new IllegalArgumentException(layer + ": expected a non-empty input of shape " + expected + ", got " + Shapes.str(shape)
+                    + "; only the batch dimension may be 0");
+        }
+        return c;
+    }
+}
