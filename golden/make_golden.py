@@ -6,7 +6,8 @@ Run from anywhere with the Debian python (torch 1.13, numpy; no other packages):
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 golden/make_golden.py            # everything
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 golden/make_golden.py --units    # only the unit configurations
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 golden/make_golden.py --model    # only the CombinedModel files
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 golden/make_golden.py --model    # only CombinedModel: 1 batch, 5 and 200 steps
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 golden/make_golden.py --trained  # only CombinedModel after one epoch
 
 Every unit file holds `input`, `param.<state_dict key>`, `output`, `out_weight`, `grad.input`, `grad.param.<key>`;
 recurrent units also `h_n` (+ `c_n`), `hn_weight` (+ `cn_weight`) and, when the config passes an initial state,
@@ -320,7 +321,14 @@ def make_model_files():
     write_safetensors(os.path.join(OUT, "combined_train200.safetensors"), t, dict(meta, seed=0, lr="0.001", steps=200, batches="train[64i:64i+64], no shuffle"))
     print(f"combined_train200: loss[0] {losses[0]:.6f} loss[199] {losses[-1]:.6f}")
 
-    # 4. one epoch as the tutorial trains (seed 0, shuffled batches of 64 from torch's generator, Adam 1e-3)
+
+
+def make_trained_files():
+    """One epoch as the tutorial trains (seed 0, shuffled batches of 64 from torch's generator, Adam 1e-3)."""
+    train_x = normalise(read_idx("train-images-idx3-ubyte.gz"))
+    train_y = read_idx("train-labels-idx1-ubyte.gz")
+    test_x = normalise(read_idx("t10k-images-idx3-ubyte.gz"))
+    test_y = read_idx("t10k-labels-idx1-ubyte.gz")
     torch.manual_seed(0)
     model = CombinedModel()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -343,7 +351,7 @@ def make_model_files():
     summary = {"epochs": 1, "seed": 0, "batch_size": 64, "lr": 1e-3, "train_loss": round(total_loss / len(loader), 6),
                "train_accuracy": round(100.0 * correct_train / len(train_y), 4), "test_correct": correct,
                "test_total": 10000, "test_accuracy": round(100.0 * correct / 10000, 4),
-               "test_predictions_first_100": pred[:100].tolist(), "torch_version": torch.__version__}
+               "test_predictions": "".join(str(int(v)) for v in pred), "torch_version": torch.__version__}
     with open(os.path.join(OUT, "combined_trained.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
@@ -353,15 +361,19 @@ def make_model_files():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--units", action="store_true", help="only the unit configurations")
-    ap.add_argument("--model", action="store_true", help="only the CombinedModel files")
+    ap.add_argument("--model", action="store_true", help="only the CombinedModel files of one batch, 5 and 200 steps")
+    ap.add_argument("--trained", action="store_true", help="only the state dict after one epoch and its test accuracy")
     a = ap.parse_args()
+    everything = not (a.units or a.model or a.trained)
     torch.set_num_threads(2)
     torch.set_default_dtype(torch.float32)
     os.makedirs(OUT, exist_ok=True)
-    if a.units or not a.model:
+    if a.units or everything:
         make_units()
-    if a.model or not a.units:
+    if a.model or everything:
         make_model_files()
+    if a.trained or everything:
+        make_trained_files()
 
 
 if __name__ == "__main__":
