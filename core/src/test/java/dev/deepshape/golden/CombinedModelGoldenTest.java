@@ -1,5 +1,6 @@
 package dev.deepshape.golden;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -85,7 +86,9 @@ class CombinedModelGoldenTest {
     /**
      * 200 Adam steps where batch i is training images [64i, 64i+64) in file order: every loss within 1e-3 relative of
      * PyTorch's. The images come from MNIST itself ({@code DEEPSHAPE_DATA}); the file holds only the initial
-     * parameters and the losses.
+     * parameters and the losses. The first 40 steps are also held to 1e-4, where float32 rounding has not yet been
+     * amplified by training (NOTE: PyTorch run with 1 thread instead of 2 drifts past 1e-3 of its own losses after
+     * about 85 steps, see golden/README.md).
      */
     @Test
     void twoHundredStepsTrackPyTorchLosses() throws IOException {
@@ -97,8 +100,7 @@ class CombinedModelGoldenTest {
         Tensor images = readImages(dir.resolve("train-images-idx3-ubyte.gz"), 64 * expected.length);
         int[] labels = readLabels(dir.resolve("train-labels-idx1-ubyte.gz"), 64 * expected.length);
         Adam adam = new Adam(model.parameters(), 1e-3f);
-        double worst = 0;
-        int worstStep = -1;
+        double[] rel = new double[expected.length];
         for (int i = 0; i < expected.length; i++) {
             Tensor x = images.narrow(0, 64 * i, 64).contiguous();
             IntTensor y = new IntTensor(java.util.Arrays.copyOfRange(labels, 64 * i, 64 * i + 64), new int[] {64});
@@ -106,12 +108,24 @@ class CombinedModelGoldenTest {
             Tensor loss = LOSS.forward(model.forward(x), y);
             loss.backward();
             adam.step();
-            double rel = Math.abs(loss.item() - expected[i]) / Math.abs(expected[i]);
-            if (rel > worst) { worst = rel; worstStep = i; }
-            if (i % 20 == 0 || i == expected.length - 1) System.out.printf("step %d: loss %.6f, PyTorch %.6f%n", i + 1, loss.item(), expected[i]);
+            rel[i] = Math.abs(loss.item() - expected[i]) / Math.abs(expected[i]);
+            if (i % 20 == 0 || i == expected.length - 1) {
+                System.out.printf("step %d: loss %.6f, PyTorch %.6f, relative |diff| %.3g%n", i + 1, loss.item(), expected[i], rel[i]);
+            }
         }
-        System.out.printf("train200: max relative |diff| of the loss = %.3g at step %d%n", worst, worstStep + 1);
-        assertTrue(worst <= 1e-3, "loss of step " + (worstStep + 1) + " is " + worst + " relative away from PyTorch's");
+        int worst = argMax(rel, rel.length), worstEarly = argMax(rel, 40);
+        int firstBeyond = java.util.stream.IntStream.range(0, rel.length).filter(i -> rel[i] > 1e-3).findFirst().orElse(rel.length);
+        System.out.printf("train200: max relative |diff| of the loss = %.3g at step %d (steps 1-40: %.3g at step %d); first step beyond 1e-3: %s%n",
+                rel[worst], worst + 1, rel[worstEarly], worstEarly + 1, firstBeyond < rel.length ? String.valueOf(firstBeyond + 1) : "none");
+        assertAll(
+                () -> assertTrue(rel[worstEarly] <= 1e-4, "steps 1-40: loss of step " + (worstEarly + 1) + " is " + rel[worstEarly] + " relative away from PyTorch's"),
+                () -> assertTrue(rel[worst] <= 1e-3, "loss of step " + (worst + 1) + " is " + rel[worst] + " relative away from PyTorch's (first beyond 1e-3: step " + (firstBeyond + 1) + ")"));
+    }
+
+    private static int argMax(double[] v, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) if (v[i] > v[best]) best = i;
+        return best;
     }
 
     /** PyTorch's one-epoch state dict, loaded under its own key names, classifies the test set as PyTorch does. */
