@@ -98,7 +98,7 @@ public final class BenchCommand implements Callable<Integer> {
         input[0] = batchSize;
         PrintWriter out = cl.getOut();
         if (epoch) return epoch(cl, spec, input, nThreads, out);
-        System.err.println("deepshape bench: " + spec.source() + " on " + Backends.current().name() + ", " + nThreads + " thread(s), "
+        cl.getErr().println("deepshape bench: " + spec.source() + " on " + Backends.current().name() + ", " + nThreads + " thread(s), "
                 + warmup + " + " + iterations + " steps of " + Dims.str(input) + "...");
         Bench.Result r = Bench.run(spec, input, new Bench.Config(warmup, iterations, nThreads, gemmSeconds));
         out.print(json ? Json.write(r.toJson()) + "\n" : r.text());
@@ -121,7 +121,7 @@ public final class BenchCommand implements Callable<Integer> {
         int[] visit = order != null ? readOrder(order) : shuffled(trainY.length, seed);
         Rng.manualSeed(seed);
         Module model = ModelBuilder.build(spec);
-        System.err.println("deepshape bench --epoch: " + spec.source() + " on " + visit.length + " images from " + dir + ", " + Backends.current().name()
+        cl.getErr().println("deepshape bench --epoch: " + spec.source() + " on " + visit.length + " images from " + dir + ", " + Backends.current().name()
                 + " backend, " + nThreads + " thread(s)...");
         EpochBench.Result r = EpochBench.run(model, trainX, trainY, visit, testX, testY, sample, batchSize, nThreads);
         out.print(json ? Json.write(r.toJson()) + "\n" : r.text());
