@@ -10,17 +10,11 @@ import dev.deepshape.shape.ShapeAnalysis;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.train.Bench;
 import dev.deepshape.train.EpochBench;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
-import java.util.zip.GZIPInputStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -114,16 +108,13 @@ public final class BenchCommand implements Callable<Integer> {
                     + spec.source() + " takes " + Dims.str(input) + " and gives " + Dims.str(outShape));
         }
         Path dir = data != null ? data : Path.of(System.getenv().getOrDefault("DEEPSHAPE_DATA", "data"));
-        float[] trainX = images(dir, "train-images-idx3-ubyte");
-        int[] trainY = labels(dir, "train-labels-idx1-ubyte");
-        float[] testX = images(dir, "t10k-images-idx3-ubyte");
-        int[] testY = labels(dir, "t10k-labels-idx1-ubyte");
-        int[] visit = order != null ? readOrder(order) : shuffled(trainY.length, seed);
+        EpochBench.Mnist mnist = EpochBench.Mnist.load(dir);
+        int[] visit = order != null ? EpochBench.readOrder(order) : shuffled(mnist.trainLabels().length, seed);
         Rng.manualSeed(seed);
         Module model = ModelBuilder.build(spec);
         cl.getErr().println("deepshape bench --epoch: " + spec.source() + " on " + visit.length + " images from " + dir + ", " + Backends.current().name()
                 + " backend, " + nThreads + " thread(s)...");
-        EpochBench.Result r = EpochBench.run(model, trainX, trainY, visit, testX, testY, sample, batchSize, nThreads);
+        EpochBench.Result r = EpochBench.run(model, mnist.trainImages(), mnist.trainLabels(), visit, mnist.testImages(), mnist.testLabels(), sample, batchSize, nThreads);
         out.print(json ? Json.write(r.toJson()) + "\n" : r.text());
         out.flush();
         return 0;
@@ -141,48 +132,5 @@ public final class BenchCommand implements Callable<Integer> {
             p[j] = t;
         }
         return p;
-    }
-
-    private static int[] readOrder(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        if (bytes.length % 4 != 0 || bytes.length == 0) {
-            throw new IllegalArgumentException("--order " + file + ": expected int32 little-endian indices, got " + bytes.length + " bytes (not a multiple of 4)");
-        }
-        int[] p = new int[bytes.length / 4];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(p);
-        return p;
-    }
-
-    // NOTE: a minimal IDX reader for the preloaded data; the data package's MNIST reader replaces it once it is on main.
-    private static byte[] idx(Path dir, String name, int magic) throws IOException {
-        Path raw = dir.resolve(name), gz = dir.resolve(name + ".gz");
-        Path file = Files.exists(raw) ? raw : gz;
-        if (!Files.exists(file)) throw new IllegalArgumentException("cannot find " + raw + " or " + gz + " (give the MNIST folder with --data or DEEPSHAPE_DATA)");
-        try (InputStream in0 = Files.newInputStream(file);
-             DataInputStream in = new DataInputStream(file.toString().endsWith(".gz") ? new GZIPInputStream(in0, 1 << 16) : in0)) {
-            int m = in.readInt();
-            if (m != magic) throw new IllegalArgumentException(file + ": byte 0: expected the IDX magic " + magic + ", got " + m);
-            int count = in.readInt();
-            int size = 1;
-            for (int d = 0; d < (magic == 2051 ? 2 : 0); d++) size *= in.readInt();
-            byte[] payload = new byte[count * size];
-            in.readFully(payload);
-            return payload;
-        }
-    }
-
-    private static float[] images(Path dir, String name) throws IOException {
-        byte[] p = idx(dir, name, 2051);
-        float[] x = new float[p.length];
-        // torchvision's ToTensor then Normalize((0.5,), (0.5,)), in float32 as torch computes it.
-        for (int i = 0; i < p.length; i++) x[i] = ((p[i] & 0xff) / 255f - 0.5f) / 0.5f;
-        return x;
-    }
-
-    private static int[] labels(Path dir, String name) throws IOException {
-        byte[] p = idx(dir, name, 2049);
-        int[] y = new int[p.length];
-        for (int i = 0; i < p.length; i++) y[i] = p[i] & 0xff;
-        return y;
     }
 }

@@ -8,8 +8,16 @@ import dev.deepshape.nn.Module;
 import dev.deepshape.optim.Adam;
 import dev.deepshape.tensor.IntTensor;
 import dev.deepshape.tensor.Tensor;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 
 /**
  * One real training epoch on preloaded data, timed as the side-by-side comparison with PyTorch and libtorch needs
@@ -147,5 +155,60 @@ public final class EpochBench {
         s[0] = n;
         System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
         return s;
+    }
+
+    /** The int32 little-endian indices of a training order file (what {@code bench/compare.sh} writes for every contestant). */
+    public static int[] readOrder(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        if (bytes.length % 4 != 0 || bytes.length == 0) {
+            throw new IllegalArgumentException("--order " + file + ": expected int32 little-endian indices, got " + bytes.length + " bytes (not a positive multiple of 4)");
+        }
+        int[] p = new int[bytes.length / 4];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(p);
+        return p;
+    }
+
+    /**
+     * MNIST preloaded and normalised as torchvision's {@code Normalize((0.5,), (0.5,))(ToTensor()(img))}, in float32:
+     * {@code x = (p/255 − 0.5)/0.5}. Images of 28×28, image {@code i} at {@code i·784}.
+     */
+    public record Mnist(float[] trainImages, int[] trainLabels, float[] testImages, int[] testLabels) {
+        /** Reads torchvision's four IDX files (raw or {@code .gz}) from {@code dir}. */
+        // NOTE: a minimal IDX reader for the benchmarks; the data package's MNIST reader replaces it once both are on main.
+        public static Mnist load(Path dir) throws IOException {
+            return new Mnist(images(dir, "train-images-idx3-ubyte"), labels(dir, "train-labels-idx1-ubyte"),
+                    images(dir, "t10k-images-idx3-ubyte"), labels(dir, "t10k-labels-idx1-ubyte"));
+        }
+
+        private static byte[] idx(Path dir, String name, int magic) throws IOException {
+            Path raw = dir.resolve(name), gz = dir.resolve(name + ".gz");
+            Path file = Files.exists(raw) ? raw : gz;
+            if (!Files.exists(file)) throw new IllegalArgumentException("cannot find " + raw + " or " + gz + " (give the MNIST folder with --data or DEEPSHAPE_DATA)");
+            try (InputStream in0 = Files.newInputStream(file);
+                 DataInputStream in = new DataInputStream(file.toString().endsWith(".gz") ? new GZIPInputStream(in0, 1 << 16) : in0)) {
+                int m = in.readInt();
+                if (m != magic) throw new IllegalArgumentException(file + ": byte 0: expected the IDX magic " + magic + ", got " + m);
+                int count = in.readInt();
+                int size = 1;
+                for (int d = 0; d < (magic == 2051 ? 2 : 0); d++) size *= in.readInt();
+                byte[] payload = new byte[count * size];
+                in.readFully(payload);
+                return payload;
+            }
+        }
+
+        private static float[] images(Path dir, String name) throws IOException {
+            byte[] p = idx(dir, name, 2051);
+            float[] x = new float[p.length];
+            for (int i = 0; i < p.length; i++) x[i] = ((p[i] & 0xff) / 255f - 0.5f) / 0.5f;
+            return x;
+        }
+
+        private static int[] labels(Path dir, String name) throws IOException {
+            byte[] p = idx(dir, name, 2049);
+            int[] y = new int[p.length];
+            for (int i = 0; i < p.length; i++) y[i] = p[i] & 0xff;
+            return y;
+        }
     }
 }
