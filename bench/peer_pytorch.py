@@ -111,7 +111,7 @@ def main():
             test_correct += (out.argmax(1) == test_y[start:start + batch]).sum().item()
     inference = time.perf_counter() - i0
     print(json.dumps({
-        "name": "pytorch", "backend": "torch %s (%s)" % (torch.__version__, torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "cpu"),
+        "name": "pytorch", "backend": "torch %s, %s" % (torch.__version__, os.environ.get("PEER_BLAS", "BLAS as the system selects")),
         "threads": torch.get_num_threads(), "batch": batch, "steps": steps, "epoch_s": epoch,
         "step_ms": statistics.median(step_ms), "batching_s": batching, "loss": loss_sum / steps,
         "train_accuracy": 100.0 * correct / len(order), "test_count": len(test_y), "inference_s": inference,
