@@ -107,8 +107,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--epoch trains on MNIST: the model must take (N, 1, 28, 28) and give (N, 10) logits; "
                     + spec.source() + " takes " + Dims.str(input) + " and gives " + Dims.str(outShape));
         }
-        Path dir = data != null ? data : Path.of(System.getenv().getOrDefault("DEEPSHAPE_DATA", "data"));
-        EpochBench.Mnist mnist = EpochBench.Mnist.load(dir);
+        Path dir = dev.deepshape.data.Mnist.dataDir(data == null ? null : data.toString());
+        EpochBench.Mnist mnist;
+        try {
+            mnist = EpochBench.Mnist.load(dir);
+        } catch (dev.deepshape.data.Mnist.MissingDataException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
         int[] visit = order != null ? EpochBench.readOrder(order) : shuffled(mnist.trainLabels().length, seed);
         Rng.manualSeed(seed);
         Module model = ModelBuilder.build(spec);

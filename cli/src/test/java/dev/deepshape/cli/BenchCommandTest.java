@@ -30,6 +30,9 @@ class BenchCommandTest {
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().startsWith("deepshape bench: "), r.err());
         }
+        ShapeCommandsTest.Result missing = ShapeCommandsTest.run("bench", "--epoch", "--data", "/nonexistent-mnist");
+        assertEquals(2, missing.status(), missing.err());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
         ShapeCommandsTest.Result backend = ShapeCommandsTest.run("bench", "--backend", "nope");
         assertTrue(backend.err().contains("unknown backend 'nope'; available here: [") && backend.err().contains("reference"), backend.err());
         ShapeCommandsTest.Result data = ShapeCommandsTest.run("bench", "--data", "/tmp");

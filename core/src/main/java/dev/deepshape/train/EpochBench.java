@@ -8,16 +8,13 @@ import dev.deepshape.nn.Module;
 import dev.deepshape.optim.Adam;
 import dev.deepshape.tensor.IntTensor;
 import dev.deepshape.tensor.Tensor;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.GZIPInputStream;
 
 /**
  * One real training epoch on preloaded data, timed as the side-by-side comparison with PyTorch and libtorch needs
@@ -169,46 +166,15 @@ public final class EpochBench {
     }
 
     /**
-     * MNIST preloaded and normalised as torchvision's {@code Normalize((0.5,), (0.5,))(ToTensor()(img))}, in float32:
-     * {@code x = (p/255 − 0.5)/0.5}. Images of 28×28, image {@code i} at {@code i·784}.
+     * MNIST preloaded by {@link dev.deepshape.data.Mnist} (torchvision's files and transform, {@code x = (p/255 − 0.5)/0.5}):
+     * images of 28×28, image {@code i} at {@code i·784}.
      */
     public record Mnist(float[] trainImages, int[] trainLabels, float[] testImages, int[] testLabels) {
-        /** Reads torchvision's four IDX files (raw or {@code .gz}) from {@code dir}. */
-        // NOTE: a minimal IDX reader for the benchmarks; the data package's MNIST reader replaces it once both are on main.
+        /** Reads both splits from {@code dir} (raw or {@code .gz}, or torchvision's MNIST/raw below it); downloads nothing. */
         public static Mnist load(Path dir) throws IOException {
-            return new Mnist(images(dir, "train-images-idx3-ubyte"), labels(dir, "train-labels-idx1-ubyte"),
-                    images(dir, "t10k-images-idx3-ubyte"), labels(dir, "t10k-labels-idx1-ubyte"));
-        }
-
-        private static byte[] idx(Path dir, String name, int magic) throws IOException {
-            Path raw = dir.resolve(name), gz = dir.resolve(name + ".gz");
-            Path file = Files.exists(raw) ? raw : gz;
-            if (!Files.exists(file)) throw new IllegalArgumentException("cannot find " + raw + " or " + gz + " (give the MNIST folder with --data or DEEPSHAPE_DATA)");
-            try (InputStream in0 = Files.newInputStream(file);
-                 DataInputStream in = new DataInputStream(file.toString().endsWith(".gz") ? new GZIPInputStream(in0, 1 << 16) : in0)) {
-                int m = in.readInt();
-                if (m != magic) throw new IllegalArgumentException(file + ": byte 0: expected the IDX magic " + magic + ", got " + m);
-                int count = in.readInt();
-                int size = 1;
-                for (int d = 0; d < (magic == 2051 ? 2 : 0); d++) size *= in.readInt();
-                byte[] payload = new byte[count * size];
-                in.readFully(payload);
-                return payload;
-            }
-        }
-
-        private static float[] images(Path dir, String name) throws IOException {
-            byte[] p = idx(dir, name, 2051);
-            float[] x = new float[p.length];
-            for (int i = 0; i < p.length; i++) x[i] = ((p[i] & 0xff) / 255f - 0.5f) / 0.5f;
-            return x;
-        }
-
-        private static int[] labels(Path dir, String name) throws IOException {
-            byte[] p = idx(dir, name, 2049);
-            int[] y = new int[p.length];
-            for (int i = 0; i < p.length; i++) y[i] = p[i] & 0xff;
-            return y;
+            dev.deepshape.data.Mnist.Dataset train = dev.deepshape.data.Mnist.load(dir, true, null);
+            dev.deepshape.data.Mnist.Dataset test = dev.deepshape.data.Mnist.load(dir, false, null);
+            return new Mnist(train.images(), train.labels(), test.images(), test.labels());
         }
     }
 }
