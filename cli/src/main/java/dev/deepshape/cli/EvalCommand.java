@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
         description = {"Prints 'Accuracy of the model on the test images: zz.zz%%' for a saved model: a run's "
                 + "model.safetensors or checkpoint.safetensors, or a PyTorch state dict saved with "
                 + "safetensors.torch.save_file(model.state_dict(), FILE).",
-                "The model is the one the file records (deepshape's files record the built-in name or the spec's text), "
-                + "else --model or --spec, else combined."})
+                "The model is --model or --spec if given, else the one the file records (deepshape's files record the built-in "
+                + "name or the spec's text, so no spec file is needed), else combined."})
 final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -19,8 +19,8 @@ import picocli.CommandLine.Spec;
         description = {"Classifies PNG or JPEG pictures of digits (any size; converted to 28×28 grey, white on black, "
                 + "as MNIST) and prints the three most likely classes with their probabilities, one line per image: "
                 + "'digit.png: 7 99.12%%, 1 0.40%%, 2 0.21%%'.",
-                "The model is the one the checkpoint records (deepshape's files record the built-in name or the spec's text), "
-                + "else --model or --spec, else combined."})
+                "The model is --model or --spec if given, else the one the file records (deepshape's files record the built-in "
+                + "name or the spec's text, so no spec file is needed), else combined."})
 final class PredictCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
