@@ -36,22 +36,37 @@ import java.util.Map;
  * }</pre>
  */
 public final class Trainer {
-    /** The run's hyper-parameters (the tutorial's defaults: 5 epochs, batch 64, lr 1e-3, seed 0). */
-    public record Config(String model, int epochs, int batchSize, float lr, long seed, int limitTrain, int limitTest) {
+    /**
+     * The run's hyper-parameters (the tutorial's defaults: 5 epochs, batch 64, lr 1e-3, seed 0) and its model:
+     * {@code model} is a built-in model's name ({@code combined}) or a spec file's name, and {@code spec} the spec's
+     * text (null for a built-in model). Both are recorded in every checkpoint, so a run's model can be rebuilt from
+     * its checkpoint alone.
+     */
+    public record Config(String model, int epochs, int batchSize, float lr, long seed, int limitTrain, int limitTest, String spec) {
         public Config {
+            if (model == null || model.isEmpty()) throw new IllegalArgumentException("the model needs a name, got " + (model == null ? "null" : "''"));
             if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
             if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
             if (!(lr > 0) || !Float.isFinite(lr)) throw new IllegalArgumentException("learning rate must be a positive number, got " + lr);
             if (limitTrain < 0 || limitTest < 0) throw new IllegalArgumentException("subset limits must be >= 0 (0 = all), got " + limitTrain + " and " + limitTest);
         }
 
+        /** A run of a built-in model. */
+        public Config(String model, int epochs, int batchSize, float lr, long seed, int limitTrain, int limitTest) {
+            this(model, epochs, batchSize, lr, seed, limitTrain, limitTest, null);
+        }
+
         public static Config defaults() { return new Config("combined", 5, 64, 1e-3f, 0, 0, 0); }
 
-        public Config withEpochs(int e) { return new Config(model, e, batchSize, lr, seed, limitTrain, limitTest); }
+        public Config withEpochs(int e) { return new Config(model, e, batchSize, lr, seed, limitTrain, limitTest, spec); }
+
+        /** The model as {@link Checkpoint} records it beside a state dict. */
+        public Checkpoint.ModelRecord modelRecord() { return new Checkpoint.ModelRecord(model, spec); }
 
         Map<String, Object> toMeta() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", model);
+            if (spec != null) m.put("spec", spec);
             m.put("epochs", epochs);
             m.put("batch_size", batchSize);
             m.put("lr", lr);
@@ -63,9 +78,18 @@ public final class Trainer {
 
         /** The configuration stored in a checkpoint's metadata. */
         public static Config fromMeta(Map<String, Object> meta) {
-            return new Config((String) meta.get("model"), num(meta, "epochs").intValue(), num(meta, "batch_size").intValue(),
+            if (!(meta.get("model") instanceof String model)) throw new IllegalArgumentException("checkpoint metadata: 'model' is missing or not a string: " + meta.get("model"));
+            Object spec = meta.get("spec");
+            if (spec != null && !(spec instanceof String)) throw new IllegalArgumentException("checkpoint metadata: 'spec' is not a string: " + spec);
+            return new Config(model, num(meta, "epochs").intValue(), num(meta, "batch_size").intValue(),
                     num(meta, "lr").floatValue(), num(meta, "seed").longValue(), num(meta, "limit_train").intValue(),
-                    num(meta, "limit_test").intValue());
+                    num(meta, "limit_test").intValue(), (String) spec);
+        }
+
+        /** The settings on one line; a spec shows as its line count, not its text. */
+        @Override public String toString() {
+            return "Config[model=" + model + (spec == null ? "" : " (spec, " + spec.lines().count() + " lines)") + ", epochs=" + epochs
+                    + ", batchSize=" + batchSize + ", lr=" + lr + ", seed=" + seed + ", limitTrain=" + limitTrain + ", limitTest=" + limitTest + "]";
         }
     }
 
@@ -216,7 +240,7 @@ public final class Trainer {
         // model.safetensors is one epoch behind, and --resume (which reads the checkpoint) is unaffected.
         Path ckpt = runDir.resolve(Checkpoint.CHECKPOINT_FILE);
         Checkpoint.write(ckpt, state, optimizer.stateTensors(), meta);
-        Checkpoint.writeStateDict(runDir.resolve(Checkpoint.MODEL_FILE), state);
+        Checkpoint.writeStateDict(runDir.resolve(Checkpoint.MODEL_FILE), state, config.modelRecord());
         return ckpt;
     }
 
