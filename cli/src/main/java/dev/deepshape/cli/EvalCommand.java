@@ -4,7 +4,9 @@ import dev.deepshape.data.Mnist;
 import dev.deepshape.data.MnistDownloader;
 import dev.deepshape.io.Checkpoint;
 import dev.deepshape.nn.Module;
-import dev.deepshape.train.Trainer;
+import dev.deepshape.train.Evaluation;
+import dev.deepshape.train.MetricsLog;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -42,6 +44,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-download", description = "Never download missing data files.")
     boolean noDownload;
 
+    @Option(names = "--out", paramLabel = "DIR", description = "Also write the prediction for every test image to DIR/"
+            + MetricsLog.PREDICTIONS_FILE + " (" + MetricsLog.PREDICTIONS_HEADER + ").")
+    Path out;
+
     @Option(names = "--limit-test", paramLabel = "N", hidden = true, description = "Evaluate on the first N test examples only (tests).")
     Integer limitTest;
 
@@ -49,6 +55,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batchSize < 1) throw CliSupport.usage(spec, "--batch-size must be at least 1, got " + batchSize);
         if (limitTest != null && limitTest < 1) throw CliSupport.usage(spec, "--limit-test must be at least 1, got " + limitTest);
+        if (out != null && Files.exists(out) && !Files.isDirectory(out)) throw CliSupport.usage(spec, "--out: " + out + " exists and is not a folder");
         CliSupport.checkModel(spec, model);
         CliSupport.existingFile(spec, "--checkpoint", checkpoint);
         CliSupport.setThreads(spec, threads);
@@ -61,7 +68,13 @@ final class EvalCommand implements Callable<Integer> {
             throw CliSupport.usage(spec, e.getMessage());
         }
         if (limitTest != null) test = test.first(limitTest);
-        int correct = Trainer.evaluate(net, test, batchSize);
+        Evaluation e = Evaluation.of(net, test, batchSize);
+        int correct = e.correct();
+        if (out != null) {
+            Files.createDirectories(out);
+            MetricsLog.writePredictions(out.resolve(MetricsLog.PREDICTIONS_FILE), e);
+            System.err.println("deepshape eval: wrote " + out.resolve(MetricsLog.PREDICTIONS_FILE));
+        }
         System.err.println("deepshape eval: " + correct + " of " + test.count() + " test images correct");
         System.out.println(String.format(Locale.ROOT, "Accuracy of the model on the test images: %.2f%%", 100.0 * correct / test.count()));
         return 0;

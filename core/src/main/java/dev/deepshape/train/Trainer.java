@@ -207,7 +207,7 @@ public final class Trainer {
                 if (metrics != null) {
                     long now = System.nanoTime();
                     metrics.step(epoch, (epoch - 1) * loader.numBatches() + batches, batches, l, 100.0 * hits / b.size(),
-                            optimizer.lr(), b.size() / Math.max(1e-9, (now - tStep) / 1e9));
+                            Double.parseDouble(Float.toString(optimizer.lr())), b.size() / Math.max(1e-9, (now - tStep) / 1e9));
                     tStep = now;
                 }
                 listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
