@@ -53,22 +53,19 @@ public final class Charts {
     // ------------------------------------------------------------------ curves
 
     /**
-     * The training loss of every step, a smoothed line through it (an exponential moving average, debiased as
-     * TensorBoard's, over about 1/30 of the run), each epoch's mean training loss and its test loss at the epoch's
+     * The training loss of every step, a smoothed line through it (a centred moving average over about 1/30 of the
+     * run, narrower at the ends), each epoch's mean training loss (drawn mid-epoch) and its test loss at the epoch's
      * last step.
      */
     public static Figure lossPerStep(RunMetrics m) {
-        int n = m.steps().size();
-        int span = Math.max(3, Math.min(100, n / 30));
-        double alpha = 1 - 2.0 / (span + 1);
-        XYSeries raw = new XYSeries("loss per step", false, true), smooth = new XYSeries("smoothed (EMA over ~" + span + " steps)", false, true);
-        double ema = 0, weight = 0;
-        for (RunMetrics.Step s : m.steps()) {
-            if (!Double.isFinite(s.loss())) continue;
-            raw.add(s.step(), s.loss());
-            ema = alpha * ema + (1 - alpha) * s.loss();
-            weight = alpha * weight + (1 - alpha);
-            smooth.add(s.step(), ema / weight);
+        List<RunMetrics.Step> finite = m.steps().stream().filter(s -> Double.isFinite(s.loss())).toList();
+        int n = finite.size();
+        int half = Math.max(1, Math.min(50, n / 60));
+        XYSeries raw = new XYSeries("loss per step", false, true), smooth = new XYSeries("moving average over " + (2 * half + 1) + " steps", false, true);
+        double[] mean = centredMean(finite.stream().mapToDouble(RunMetrics.Step::loss).toArray(), half);
+        for (int i = 0; i < n; i++) {
+            raw.add(finite.get(i).step(), finite.get(i).loss());
+            smooth.add(finite.get(i).step(), mean[i]);
         }
         XYSeries epochTrain = new XYSeries("epoch mean (train, drawn mid-epoch)", false, true), epochTest = new XYSeries("test loss after the epoch", false, true);
         int perEpoch = perEpochSteps(m);
@@ -111,6 +108,22 @@ public final class Charts {
         JFreeChart chart = chart("Training loss per step", plot);
         return new Figure("loss_steps", "The training loss of every step (light), its moving average (dark), and each epoch's mean training loss and test loss.",
                 1060, 420, (g, w, h) -> chart.draw(g, new Rectangle2D.Double(0, 0, w, h)));
+    }
+
+    /**
+     * The mean of {@code v[i−h .. i+h]} for each i, with h = {@code half} shrunk near the ends so the window stays
+     * centred. NOTE: a trailing average (TensorBoard's EMA) lags the fast early descent by half its window; this does not.
+     */
+    static double[] centredMean(double[] v, int half) {
+        int n = v.length;
+        double[] prefix = new double[n + 1];
+        for (int i = 0; i < n; i++) prefix[i + 1] = prefix[i] + v[i];
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            int h = Math.min(half, Math.min(i, n - 1 - i));
+            out[i] = (prefix[i + h + 1] - prefix[i - h]) / (2 * h + 1);
+        }
+        return out;
     }
 
     /** Mean training loss and test loss per epoch. */

@@ -1,5 +1,6 @@
 package dev.deepshape.report;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -87,6 +88,15 @@ class ChartsTest {
         Figure none = Charts.misclassified(List.of(), 0);
         checkRenders(none, 1);
         assertTrue(none.svg().contains("No misclassified test images"));
+    }
+
+    @Test
+    void theSmoothedLineIsACentredMovingAverage() {
+        // windows: [1], [1 2 3], [2 3 4], [3 4 10], [10]
+        assertArrayEquals(new double[] {1, 2, 3, 17.0 / 3, 10}, Charts.centredMean(new double[] {1, 2, 3, 4, 10}, 1), 1e-12);
+        // half 2 on 5 values: only the middle one sees all five
+        assertArrayEquals(new double[] {1, 2, 4, 17.0 / 3, 10}, Charts.centredMean(new double[] {1, 2, 3, 4, 10}, 2), 1e-12);
+        assertArrayEquals(new double[0], Charts.centredMean(new double[0], 3));
     }
 
     @Test
