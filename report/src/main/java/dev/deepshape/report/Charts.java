@@ -260,7 +260,7 @@ public final class Charts {
             center(g, "predicted label", left + k * cell / 2.0, 46);
             // the row axis title, rotated
             Graphics2D r = (Graphics2D) g.create();
-            r.translate(18, top + k * cell / 2.0);
+            r.translate(left - 40, top + k * cell / 2.0);
             r.rotate(-Math.PI / 2);
             center(r, "true label", 0, 4);
             r.dispose();
