@@ -5,7 +5,10 @@ import dev.deepshape.data.MnistDownloader;
 import dev.deepshape.io.Checkpoint;
 import dev.deepshape.nn.Module;
 import dev.deepshape.shape.ModelSpec;
+import dev.deepshape.train.Evaluation;
+import dev.deepshape.train.MetricsLog;
 import dev.deepshape.train.Trainer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -45,6 +48,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-download", description = "Never download missing data files.")
     boolean noDownload;
 
+    @Option(names = "--out", paramLabel = "DIR", description = "Also write the prediction for every test image to DIR/"
+            + MetricsLog.PREDICTIONS_FILE + " (" + MetricsLog.PREDICTIONS_HEADER + ").")
+    Path out;
+
     @Option(names = "--limit-test", paramLabel = "N", hidden = true, description = "Evaluate on the first N test examples only (tests).")
     Integer limitTest;
 
@@ -53,6 +60,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) throw CliSupport.usage(spec, "--batch-size must be at least 1, got " + batchSize);
         if (limitTest != null && limitTest < 1) throw CliSupport.usage(spec, "--limit-test must be at least 1, got " + limitTest);
         ModelChoice.Chosen given = modelChoice.given() ? modelChoice.choose(spec.commandLine()) : null;
+        if (out != null && Files.exists(out) && !Files.isDirectory(out)) throw CliSupport.usage(spec, "--out: " + out + " exists and is not a folder");
         CliSupport.existingFile(spec, "--checkpoint", checkpoint);
         CliSupport.setThreads(spec, threads);
         CliSupport.selectDevice(spec, device);
@@ -66,7 +74,13 @@ final class EvalCommand implements Callable<Integer> {
         CliSupport.checkFits(loaded.model(), "test", test.rows(), test.cols(), 0);
         Module net = loaded.net();
         if (limitTest != null) test = test.first(limitTest);
-        int correct = Trainer.evaluate(net, test, batchSize);
+        Evaluation e = Evaluation.of(net, test, batchSize);
+        int correct = e.correct();
+        if (out != null) {
+            Files.createDirectories(out);
+            MetricsLog.writePredictions(out.resolve(MetricsLog.PREDICTIONS_FILE), e);
+            System.err.println("deepshape eval: wrote " + out.resolve(MetricsLog.PREDICTIONS_FILE));
+        }
         System.err.println("deepshape eval: " + correct + " of " + test.count() + " test images correct");
         System.out.println(String.format(Locale.ROOT, "Accuracy of the model on the test images: %.2f%%", 100.0 * correct / test.count()));
         return 0;

@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
         description = {"Trains a model on MNIST (or any dataset in the same IDX layout) as the tutorial does: Adam, "
                 + "cross-entropy, the training set shuffled every epoch. Prints 'Epoch [e/E], Loss: ..., Accuracy: ...%%' "
                 + "per epoch and the test accuracy at the end; writes model.safetensors and checkpoint.safetensors into "
-                + "the run folder after every epoch.",
+                + "the run folder after every epoch, the metrics as they happen (metrics_steps.csv, metrics_epochs.csv) and "
+                + "report.html at the end (see 'deepshape report').",
                 "The model is the built-in one (--model) or a spec (--spec FILE), checked against the images' shape before training; "
                 + "the checkpoints record it, so --resume, eval and predict rebuild it without the spec file."})
 final class TrainCommand implements Callable<Integer> {
@@ -174,6 +175,7 @@ final class TrainCommand implements Callable<Integer> {
         if (resumed != null) for (Trainer.EpochResult r : trainer.history()) stdout.println(r.line());
         Trainer.Result result = trainer.run();
         stdout.println(String.format(Locale.ROOT, "Accuracy of the model on the test images: %.2f%%", result.testAccuracy()));
+        err.println("deepshape train: wrote " + ReportCommand.write(runDir, dataDir).html());
         return 0;
     }
 

@@ -128,6 +128,7 @@ public final class Trainer {
     private final DataLoader loader;
     private final List<EpochResult> history = new ArrayList<>();
     private int epochsDone;
+    private MetricsLog metrics;
 
     /**
      * {@code model} must have been initialised from {@code Rng.manualSeed(config.seed())}; {@code train} and
@@ -152,19 +153,53 @@ public final class Trainer {
 
     public List<EpochResult> history() { return List.copyOf(history); }
 
-    /** Trains the remaining epochs, checkpointing after each, then evaluates on the test set (if one was given). */
+    /**
+     * Trains the remaining epochs, checkpointing after each, then evaluates on the test set (if one was given). With
+     * a run folder, the metrics go there as they happen ({@link MetricsLog}): every step, every epoch with its test
+     * loss and accuracy, and the final model's test predictions.
+     */
     public Result run() throws IOException {
         boolean first = true;
-        for (int epoch = epochsDone + 1; epoch <= config.epochs(); epoch++) {
-            EpochResult r = trainEpoch(epoch, first);
-            first = false;
-            history.add(r);
-            epochsDone = epoch;
-            Path ckpt = runDir == null ? null : save();
-            listener.onEpochEnd(r, ckpt);
+        Evaluation last = null;
+        try (MetricsLog log = runDir == null ? null : MetricsLog.open(runDir, epochsDone, settings())) {
+            metrics = log;
+            for (int epoch = epochsDone + 1; epoch <= config.epochs(); epoch++) {
+                EpochResult r = trainEpoch(epoch, first);
+                first = false;
+                history.add(r);
+                epochsDone = epoch;
+                if (log != null) {
+                    // NOTE: the epoch's line goes before its checkpoint: a resume drops the lines of unsaved epochs.
+                    last = test == null ? null : Evaluation.of(model, test, config.batchSize());
+                    log.epoch(r, last);
+                }
+                Path ckpt = runDir == null ? null : save();
+                listener.onEpochEnd(r, ckpt);
+            }
+        } finally {
+            metrics = null;
         }
         if (test == null) return new Result(history(), 0, 0);
-        return new Result(history(), evaluate(model, test, config.batchSize()), test.count());
+        if (runDir == null) return new Result(history(), evaluate(model, test, config.batchSize()), test.count());
+        if (last == null) last = Evaluation.of(model, test, config.batchSize());
+        MetricsLog.writePredictions(runDir.resolve(MetricsLog.PREDICTIONS_FILE), last);
+        return new Result(history(), last.correct(), last.count());
+    }
+
+    /** What {@value MetricsLog#RUN_FILE} holds: the configuration and what else shapes the run's numbers. */
+    private Map<String, Object> settings() {
+        Map<String, Object> m = config.toMeta();
+        m.put("optimizer", optimizer.getClass().getSimpleName());
+        m.put("optimizer_hyper_parameters", optimizer.hyperParameters());
+        m.put("parameters", model.parameterCount());
+        m.put("backend", dev.deepshape.backend.Backends.current().name());
+        m.put("threads", Parallel.threads());
+        m.put("train_count", train.count());
+        m.put("test_count", test == null ? 0 : test.count());
+        m.put("batches_per_epoch", loader.numBatches());
+        m.put("resumed_after_epoch", epochsDone);
+        m.put("started", java.time.OffsetDateTime.now().withNano(0).toString());
+        return m;
     }
 
     private EpochResult trainEpoch(int epoch, boolean firstOfRun) {
@@ -172,6 +207,7 @@ public final class Trainer {
         long t0 = System.nanoTime();
         double lossSum = 0;
         int correct = 0, seen = 0, batches = 0;
+        long tStep = t0;
         listener.onEpochStart(epoch, config.epochs(), loader.numBatches(), train.count());
         try (DataLoader.Epoch it = loader.epoch()) {
             while (it.hasNext()) {
@@ -188,9 +224,16 @@ public final class Trainer {
                             + "; lower the learning rate (--lr, now " + config.lr() + ")");
                 }
                 lossSum += l;
-                correct += CrossEntropyLoss.correct(logits, b.labels());
+                int hits = CrossEntropyLoss.correct(logits, b.labels());
+                correct += hits;
                 seen += b.size();
                 batches++;
+                if (metrics != null) {
+                    long now = System.nanoTime();
+                    metrics.step(epoch, (epoch - 1) * loader.numBatches() + batches, batches, l, 100.0 * hits / b.size(),
+                            Double.parseDouble(Float.toString(optimizer.lr())), b.size() / Math.max(1e-9, (now - tStep) / 1e9));
+                    tStep = now;
+                }
                 listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
             }
         }
