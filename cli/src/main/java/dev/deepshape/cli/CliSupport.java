@@ -3,11 +3,15 @@ package dev.deepshape.cli;
 import dev.deepshape.backend.Backend;
 import dev.deepshape.backend.Backends;
 import dev.deepshape.backend.Parallel;
-import dev.deepshape.nn.CombinedModel;
 import dev.deepshape.nn.Module;
+import dev.deepshape.shape.Dims;
+import dev.deepshape.shape.ShapeAnalysis;
+import dev.deepshape.shape.ShapeException;
+import dev.deepshape.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Arrays;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -15,22 +19,45 @@ import picocli.CommandLine.Model.CommandSpec;
 final class CliSupport {
     private CliSupport() {}
 
-    /** The models {@code --model} accepts in this build. */
-    static final List<String> MODELS = List.of("combined");
-
     static CommandLine.ParameterException usage(CommandSpec spec, String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
-    static Module createModel(CommandSpec spec, String name) {
-        return switch (name) {
-            case "combined" -> new CombinedModel();
-            default -> throw usage(spec, "unknown model '" + name + "' for option '--model'; this build has " + MODELS);
-        };
+    /**
+     * Checks with the shape rules, before anything runs, that the model takes the dataset's images
+     * {@code (N, 1, rows, cols)} and gives one logit per class, {@code (N, classes)} ({@code classes} 0: any number);
+     * otherwise an error (exit 1) that quotes the rule's message or says what the output is and how to end the model instead.
+     */
+    static void checkFits(ModelChoice.Chosen model, String dataset, int rows, int cols, int classes) {
+        int[] input = {Dims.N, 1, rows, cols};
+        String what = model.describe();
+        ShapeAnalysis a;
+        try {
+            a = ShapeAnalysis.of(model.spec(), input);
+        } catch (ShapeException e) {
+            throw new IllegalArgumentException(what + " cannot take the " + dataset + " images, " + Dims.str(input) + ": " + e.getMessage(), e);
+        }
+        int[] out = a.output();
+        if (classes == 0 && out.length == 2 && out[0] == Dims.N) return;
+        int[] want = {Dims.N, classes};
+        if (Arrays.equals(out, want)) return;
+        String k = classes == 0 ? "classes" : String.valueOf(classes);
+        String hint = "";
+        if (out.length >= 2 && out[0] == Dims.N) {
+            hint = out.length == 2 ? "; hint: end the model with Linear(" + out[1] + ", " + k + ")"
+                    : "; hint: end the model with Flatten() and Linear(" + Dims.numel(out, 1) + ", " + k + ")";
+        }
+        throw new IllegalArgumentException(what + " gives " + Dims.str(out) + " for the " + dataset + " images " + Dims.str(input)
+                + ", but a classifier gives (N, " + k + "), one logit per class for the cross-entropy loss" + hint);
     }
 
-    static void checkModel(CommandSpec spec, String name) {
-        if (!MODELS.contains(name)) throw usage(spec, "unknown model '" + name + "' for option '--model'; this build has " + MODELS);
+    /** Strict load of a state dict into {@code net}; a mismatch lists the missing, unexpected and mis-sized keys on one line (exit 1). */
+    static void loadWeights(Module net, Map<String, Tensor> state, Path file, String what) {
+        try {
+            net.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + " does not fit " + what + ": " + e.getMessage().replace(":\n\t", ": ").replace(".\n\t", "; ").replace("\n\t", "; "), e);
+        }
     }
 
     static void setThreads(CommandSpec spec, Integer threads) {

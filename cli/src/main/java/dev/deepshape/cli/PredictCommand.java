@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,7 +18,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Classifies PNG or JPEG pictures of digits (any size; converted to 28×28 grey, white on black, "
                 + "as MNIST) and prints the three most likely classes with their probabilities, one line per image: "
-                + "'digit.png: 7 99.12%%, 1 0.40%%, 2 0.21%%'."})
+                + "'digit.png: 7 99.12%%, 1 0.40%%, 2 0.21%%'.",
+                "The model is --model or --spec if given, else the one the file records (deepshape's files record the built-in "
+                + "name or the spec's text, so no spec file is needed), else combined."})
 final class PredictCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -29,8 +32,7 @@ final class PredictCommand implements Callable<Integer> {
                     + "'auto' to decide from the border's brightness (default: ${DEFAULT-VALUE}).")
     String invert;
 
-    @Option(names = "--model", paramLabel = "NAME", defaultValue = "combined", description = "The model the state dict belongs to (default: ${DEFAULT-VALUE}).")
-    String model;
+    @Mixin ModelChoice modelChoice;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads the kernels use (default: the number of cores).")
     Integer threads;
@@ -46,11 +48,13 @@ final class PredictCommand implements Callable<Integer> {
             case "no" -> ImageInput.Invert.NO;
             default -> throw CliSupport.usage(spec, "Invalid value for option '--invert': '" + invert + "' (expected auto, yes or no)");
         };
-        CliSupport.checkModel(spec, model);
+        ModelChoice.Chosen given = modelChoice.given() ? modelChoice.choose(spec.commandLine()) : null;
         CliSupport.existingFile(spec, "--checkpoint", checkpoint);
         for (Path p : images) CliSupport.existingFile(spec, "IMAGE", p);
         CliSupport.setThreads(spec, threads);
-        Module net = EvalCommand.loadModel(spec, model, checkpoint);
+        EvalCommand.Loaded loaded = EvalCommand.loadModel(given, checkpoint);
+        CliSupport.checkFits(loaded.model(), "MNIST-style", ImageInput.SIZE, ImageInput.SIZE, 0);
+        Module net = loaded.net();
         for (Path p : images) {
             ImageInput.Prepared img = ImageInput.load(p, mode);
             float[] probs;

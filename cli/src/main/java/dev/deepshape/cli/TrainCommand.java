@@ -9,18 +9,22 @@ import dev.deepshape.data.MnistDownloader;
 import dev.deepshape.io.Checkpoint;
 import dev.deepshape.nn.CombinedModel;
 import dev.deepshape.nn.Module;
+import dev.deepshape.nn.Sequential;
 import dev.deepshape.optim.Adam;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
+import dev.deepshape.tensor.Tensor;
 import dev.deepshape.train.Trainer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -30,7 +34,10 @@ import picocli.CommandLine.Spec;
         description = {"Trains a model on MNIST (or any dataset in the same IDX layout) as the tutorial does: Adam, "
                 + "cross-entropy, the training set shuffled every epoch. Prints 'Epoch [e/E], Loss: ..., Accuracy: ...%%' "
                 + "per epoch and the test accuracy at the end; writes model.safetensors and checkpoint.safetensors into "
-                + "the run folder after every epoch."})
+                + "the run folder after every epoch, the metrics as they happen (metrics_steps.csv, metrics_epochs.csv) and "
+                + "report.html at the end (see 'deepshape report').",
+                "The model is the built-in one (--model) or a spec (--spec FILE), checked against the images' shape before training; "
+                + "the checkpoints record it, so --resume, eval and predict rebuild it without the spec file."})
 final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -58,8 +65,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "auto|cpu|cuda", defaultValue = "auto", description = "Where to compute (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "Model to train (default: combined).")
-    String model;
+    @Mixin ModelChoice modelChoice;
+
+    @Option(names = "--init", paramLabel = "FILE", description = "Start from the weights of a state dict in safetensors (ours, or PyTorch's saved with "
+            + "safetensors.torch.save_file(model.state_dict(), FILE)); every key must fit the model.")
+    Path init;
 
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR (or from its checkpoint.safetensors) with its own settings.")
     Path resume;
@@ -91,15 +101,19 @@ final class TrainCommand implements Callable<Integer> {
         Trainer.Config config;
         Checkpoint.Contents resumed = null;
         Path runDir;
+        ModelChoice.Chosen chosen;
         if (resume != null) {
             Path file = Files.isDirectory(resume) ? resume.resolve(Checkpoint.CHECKPOINT_FILE) : resume;
             CliSupport.existingFile(spec, "--resume", file);
-            for (Object[] o : new Object[][] {{"--batch-size", batchSize}, {"--lr", lr}, {"--seed", seed}, {"--model", model},
+            for (Object[] o : new Object[][] {{"--batch-size", batchSize}, {"--lr", lr}, {"--seed", seed},
                     {"--limit-train", limitTrain}, {"--limit-test", limitTest}}) {
                 if (o[1] != null) throw CliSupport.usage(spec, o[0] + " cannot be changed when resuming: the run keeps its own settings (see " + file + ")");
             }
+            ModelChoice.Chosen given = modelChoice.given() ? modelChoice.choose(spec.commandLine()) : null;
             resumed = Checkpoint.read(file);
             Trainer.Config saved = Trainer.Config.fromMeta(resumed.meta());
+            chosen = ModelChoice.Chosen.of(saved.modelRecord(), file + " (the run's recorded spec)");
+            if (given != null) checkSameModel(given, chosen, file);
             config = epochs == null ? saved : saved.withEpochs(epochs);
             int savedThreads = ((Number) resumed.meta().get("threads")).intValue();
             if (threads == null) Parallel.setThreads(savedThreads);
@@ -109,13 +123,13 @@ final class TrainCommand implements Callable<Integer> {
             }
             runDir = out != null ? out : file.toAbsolutePath().getParent();
         } else {
+            chosen = modelChoice.choose(spec.commandLine());
             Trainer.Config d = Trainer.Config.defaults();
-            config = new Trainer.Config(model != null ? model : d.model(), epochs != null ? epochs : d.epochs(),
+            config = new Trainer.Config(chosen.name(), epochs != null ? epochs : d.epochs(),
                     batchSize != null ? batchSize : d.batchSize(), lr != null ? lr : d.lr(), seed != null ? seed : d.seed(),
-                    limitTrain != null ? limitTrain : 0, limitTest != null ? limitTest : 0);
+                    limitTrain != null ? limitTrain : 0, limitTest != null ? limitTest : 0, chosen.specText());
             runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }
-        CliSupport.checkModel(spec, config.model());
 
         Path dataDir = Mnist.dataDir(data);
         MnistDownloader downloader = noDownload ? null : new MnistDownloader(err);
@@ -127,8 +141,11 @@ final class TrainCommand implements Callable<Integer> {
             throw CliSupport.usage(spec, e.getMessage());
         }
 
+        CliSupport.checkFits(chosen, "training", train.rows(), train.cols(), classes(train));
+
         Rng.manualSeed(config.seed());
-        Module net = CliSupport.createModel(spec, config.model());
+        Module net = chosen.build();
+        if (init != null) CliSupport.loadWeights(net, Checkpoint.readStateDict(init), init, chosen.describe());
         Adam adam = new Adam(net.parameters(), config.lr());
         // NOTE: since JDK 22 System.console() is non-null even when output is redirected; isTerminal() tells.
         boolean console = System.console() != null && System.console().isTerminal();
@@ -158,10 +175,12 @@ final class TrainCommand implements Callable<Integer> {
         err.println("deepshape train: " + config.model() + " (" + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters) on "
                 + Math.min(train.count(), config.limitTrain() > 0 ? config.limitTrain() : Integer.MAX_VALUE) + " images from " + dataDir
                 + ", " + backend.name() + " backend, " + Parallel.threads() + " thread(s), run folder " + runDir
+                + (init != null ? ", initial weights from " + init : "")
                 + (resumed != null ? ", resuming after epoch " + trainer.epochsDone() : ""));
         if (resumed != null) for (Trainer.EpochResult r : trainer.history()) stdout.println(r.line());
         Trainer.Result result = trainer.run();
         stdout.println(String.format(Locale.ROOT, "Accuracy of the model on the test images: %.2f%%", result.testAccuracy()));
+        err.println("deepshape train: wrote " + ReportCommand.write(runDir, dataDir).html());
         return 0;
     }
 
@@ -171,16 +190,61 @@ final class TrainCommand implements Callable<Integer> {
         if (lr != null && !(lr > 0 && Float.isFinite(lr))) throw CliSupport.usage(spec, "--lr must be a positive number, got " + lr);
         if (limitTrain != null && limitTrain < 1) throw CliSupport.usage(spec, "--limit-train must be at least 1, got " + limitTrain);
         if (limitTest != null && limitTest < 1) throw CliSupport.usage(spec, "--limit-test must be at least 1, got " + limitTest);
-        if (model != null) CliSupport.checkModel(spec, model);
+        if (init != null) {
+            if (resume != null) throw CliSupport.usage(spec, "--init cannot be combined with --resume: a resumed run continues from its checkpoint's weights");
+            CliSupport.existingFile(spec, "--init", init);
+        }
         if (out != null && Files.exists(out) && !Files.isDirectory(out)) throw CliSupport.usage(spec, "--out: " + out + " exists and is not a folder");
         if (resume != null && !Files.exists(resume)) throw CliSupport.usage(spec, "--resume: no such run folder or checkpoint: " + resume);
         CliSupport.setThreads(spec, threads);
     }
 
-    /** The tutorial's shape trace: one line per step, {@code After conv1 and pool: torch.Size([64, 32, 14, 14])}. */
+    /** On resume, a given {@code --model}/{@code --spec} must be the run's recorded model. */
+    private void checkSameModel(ModelChoice.Chosen given, ModelChoice.Chosen recorded, Path file) {
+        if (java.util.Objects.equals(given.specText(), recorded.specText()) && (!given.builtin() || given.name().equals(recorded.name()))) return;
+        String diff = "";
+        if (!given.builtin() && !recorded.builtin()) {
+            List<String> a = given.specText().lines().toList(), b = recorded.specText().lines().toList();
+            int i = 0;
+            while (i < Math.min(a.size(), b.size()) && a.get(i).equals(b.get(i))) i++;
+            diff = "; first difference at line " + (i + 1) + ": " + (i < a.size() ? "'" + a.get(i).strip() + "'" : "(end of file)")
+                    + " where the run has " + (i < b.size() ? "'" + b.get(i).strip() + "'" : "(end of file)");
+        }
+        throw CliSupport.usage(spec, (given.builtin() ? "--model " : "--spec ") + given.name() + " differs from the model the run was trained with, "
+                + recorded.describe() + " (recorded in " + file + ")" + diff + "; resume without --model/--spec, or start a new run");
+    }
+
+    /** The number of classes: one more than the largest label of the (whole) training set. */
+    private static int classes(Mnist.Dataset train) {
+        int max = 0;
+        for (int y : train.labels()) max = Math.max(max, y);
+        return max + 1;
+    }
+
+    /**
+     * The shape trace of the first batch in PyTorch's format: for the built-in model the tutorial's lines
+     * ({@code After conv1 and pool: torch.Size([64, 32, 14, 14])}), for a spec one line per layer
+     * ({@code After conv1: torch.Size([64, 4, 13, 13])}).
+     */
     static void trace(Module net, DataLoader.Batch b, PrintStream out) {
         if (!(net instanceof CombinedModel cm)) {
             out.println("Input shape: " + Shapes.torchSize(b.images().shapeRef()));
+            if (!(net instanceof Sequential seq)) return;
+            // NOTE: in eval mode, so that a recurrent layer's dropout draws nothing from the global generator and a
+            // traced run trains exactly as an untraced one.
+            boolean training = seq.isTraining();
+            seq.eval();
+            try (Autograd.Scope s = Autograd.noGrad()) {
+                Tensor x = b.images();
+                List<Module> layers = seq.layers();
+                List<String> names = seq.layerNames();
+                for (int i = 0; i < layers.size(); i++) {
+                    x = layers.get(i).forward(x);
+                    out.println("After " + names.get(i) + ": " + Shapes.torchSize(x.shapeRef()));
+                }
+            } finally {
+                seq.train(training);
+            }
             return;
         }
         try (Autograd.Scope s = Autograd.noGrad()) {

@@ -37,14 +37,19 @@ class CliErrorsTest {
             "train --bogus | Unknown option: '--bogus'",
             "train --device cuda | --device cuda: no CUDA backend in this build",
             "train --device tpu | Invalid value for option '--device': 'tpu' (expected auto, cpu or cuda)",
-            "train --model resnet | unknown model 'resnet' for option '--model'; this build has [combined]",
+            "train --model resnet | unknown model 'resnet'; built-in models: combined",
+            "train --model combined --spec x.spec | --model and --spec are mutually exclusive; give one",
             "train --resume /no/such/run | --resume: no such run folder or checkpoint: /no/such/run",
             "eval | Missing required option: '--checkpoint=FILE'",
             "eval --checkpoint /no/such.safetensors | --checkpoint: no such file: /no/such.safetensors",
             "eval --checkpoint /no/such.safetensors --batch-size 0 | --batch-size must be at least 1, got 0",
+            "eval --checkpoint /no/such.safetensors --model resnet | unknown model 'resnet'; built-in models: combined",
+            "eval --checkpoint /no/such.safetensors --model combined --spec x.spec | --model and --spec are mutually exclusive; give one",
             "predict --checkpoint /no/such.safetensors | Missing required parameter: 'IMAGE'",
             "predict --checkpoint /no/such.safetensors --invert maybe x.png | Invalid value for option '--invert': 'maybe' (expected auto, yes or no)",
             "predict --checkpoint /no/such.safetensors x.png | --checkpoint: no such file: /no/such.safetensors",
+            "predict --checkpoint /no/such.safetensors --model combined --spec x.spec x.png | --model and --spec are mutually exclusive; give one",
+            "train --init /no/such.safetensors | --init: no such file: /no/such.safetensors",
     })
     void badValuesGiveOneLineAndExitCode2(String args, String message) {
         CliRun r = CliRun.of(args.trim().split(" +"));

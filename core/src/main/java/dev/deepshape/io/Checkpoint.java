@@ -11,7 +11,9 @@ import java.util.Map;
  * file, fsync, rename: a kill at any moment leaves the previous complete file):
  * <ul>
  *   <li>{@code model.safetensors}: the state dict alone, under PyTorch's key names ({@code conv1.weight}, ...), so
- *       {@code model.load_state_dict(safetensors.torch.load_file("model.safetensors"))} works in PyTorch;</li>
+ *       {@code model.load_state_dict(safetensors.torch.load_file("model.safetensors"))} works in PyTorch; its
+ *       {@code __metadata__} names the model ({@code deepshape_model}: a built-in name or a spec's file name, and for a
+ *       spec {@code deepshape_spec}: the spec's text), which PyTorch ignores;</li>
  *   <li>{@code checkpoint.safetensors}: the model's tensors under {@code model.}, the optimiser's under
  *       {@code optim.}, and in the metadata (key {@code deepshape}) a JSON object with the epoch, seed, generator
  *       states, metrics, hyper-parameters and thread count: everything {@code --resume} needs.</li>
@@ -26,13 +28,38 @@ public final class Checkpoint {
     private static final String MODEL = "model.";
     private static final String OPTIM = "optim.";
     private static final String META_KEY = "deepshape";
+    private static final String MODEL_META = "deepshape_model";
+    private static final String SPEC_META = "deepshape_spec";
 
     /** A checkpoint's contents: model state dict, optimiser state, and the run's metadata (parsed JSON). */
     public record Contents(Map<String, Tensor> model, Map<String, Tensor> optimizer, Map<String, Object> meta) {}
 
+    /**
+     * Which model a state dict belongs to, as deepshape records it: {@code model} is a built-in model's name
+     * ({@code combined}) or, for a model spec, the spec file's name, and {@code spec} is the spec's text (null for a
+     * built-in model). Both are null where nothing is recorded (a state dict saved by PyTorch).
+     */
+    public record ModelRecord(String model, String spec) {
+        public static final ModelRecord NONE = new ModelRecord(null, null);
+
+        public boolean isRecorded() { return model != null || spec != null; }
+    }
+
+    /** A state dict and the model it was recorded for ({@link ModelRecord#NONE} when the file does not say). */
+    public record StateDict(Map<String, Tensor> tensors, ModelRecord model) {}
+
     /** Writes the plain state dict, loadable by {@code safetensors.torch.load_file} + {@code load_state_dict}. */
     public static void writeStateDict(Path file, Map<String, Tensor> stateDict) throws IOException {
-        SafeTensors.write(file, stateDict, Map.of(), Map.of("format", "pt"));
+        writeStateDict(file, stateDict, ModelRecord.NONE);
+    }
+
+    /** Writes the plain state dict with the model it belongs to in {@code __metadata__} (PyTorch ignores it). */
+    public static void writeStateDict(Path file, Map<String, Tensor> stateDict, ModelRecord model) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");
+        if (model.model() != null) meta.put(MODEL_META, model.model());
+        if (model.spec() != null) meta.put(SPEC_META, model.spec());
+        SafeTensors.write(file, stateDict, Map.of(), meta);
     }
 
     /** Writes model, optimiser and metadata into one file (see the class comment for the layout). */
@@ -80,10 +107,24 @@ public final class Checkpoint {
      * {@code safetensors.torch.save_file(model.state_dict(), path)}) or our training checkpoint.
      */
     public static Map<String, Tensor> readStateDict(Path file) throws IOException {
-        SafeTensors.Contents c = SafeTensors.readAll(file);
-        if (c.metadata().containsKey(META_KEY)) return read(file).model();
-        return c.floats();
+        return readModel(file).tensors();
     }
+
+    /**
+     * The model's state dict from either kind of file (see {@link #readStateDict}) and the model it was recorded for:
+     * from a training checkpoint's metadata, or from a plain state dict's {@code __metadata__} as
+     * {@link #writeStateDict(Path, Map, ModelRecord)} writes it; {@link ModelRecord#NONE} for a file from elsewhere.
+     */
+    public static StateDict readModel(Path file) throws IOException {
+        SafeTensors.Contents c = SafeTensors.readAll(file);
+        if (c.metadata().containsKey(META_KEY)) {
+            Contents ck = read(file);
+            return new StateDict(ck.model(), new ModelRecord(string(ck.meta().get("model")), string(ck.meta().get("spec"))));
+        }
+        return new StateDict(c.floats(), new ModelRecord(c.metadata().get(MODEL_META), c.metadata().get(SPEC_META)));
+    }
+
+    private static String string(Object o) { return o instanceof String s ? s : null; }
 
     private static String preview(Map<String, Tensor> t) {
         var keys = t.keySet().stream().limit(4).toList();

@@ -72,6 +72,11 @@ public record ModelSpec(String source, int[] input, List<Layer> layers) {
      * {@link SpecException} naming the file and the line of the first bad byte.
      */
     public static ModelSpec read(java.nio.file.Path file) throws IOException {
+        return parse(readText(file), file.toString());
+    }
+
+    /** A spec file's text, checked as {@link #read} does (size, UTF-8), for callers that keep the text. */
+    public static String readText(java.nio.file.Path file) throws IOException {
         String source = file.toString();
         long size = java.nio.file.Files.size(file);
         if (size > MAX_FILE_BYTES) throw new SpecException(source, 1, 0, "the file is " + size + " bytes; a spec is a few lines (at most " + MAX_FILE_BYTES + " bytes are read)");
@@ -85,7 +90,7 @@ public record ModelSpec(String source, int[] input, List<Layer> layers) {
             for (int i = 0; i < in.position(); i++) if (bytes[i] == '\n') line++;
             throw new SpecException(source, line, 0, "byte " + in.position() + " (0x" + String.format("%02x", bytes[in.position()] & 0xFF) + ") is not UTF-8 text");
         }
-        return parse(out.flip().toString(), source);
+        return out.flip().toString();
     }
 
     /** Parses {@code text}; {@code source} names it in error messages (a file name, or {@code combined.spec}). */

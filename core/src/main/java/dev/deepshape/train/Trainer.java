@@ -36,22 +36,37 @@ import java.util.Map;
  * }</pre>
  */
 public final class Trainer {
-    /** The run's hyper-parameters (the tutorial's defaults: 5 epochs, batch 64, lr 1e-3, seed 0). */
-    public record Config(String model, int epochs, int batchSize, float lr, long seed, int limitTrain, int limitTest) {
+    /**
+     * The run's hyper-parameters (the tutorial's defaults: 5 epochs, batch 64, lr 1e-3, seed 0) and its model:
+     * {@code model} is a built-in model's name ({@code combined}) or a spec file's name, and {@code spec} the spec's
+     * text (null for a built-in model). Both are recorded in every checkpoint, so a run's model can be rebuilt from
+     * its checkpoint alone.
+     */
+    public record Config(String model, int epochs, int batchSize, float lr, long seed, int limitTrain, int limitTest, String spec) {
         public Config {
+            if (model == null || model.isEmpty()) throw new IllegalArgumentException("the model needs a name, got " + (model == null ? "null" : "''"));
             if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
             if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
             if (!(lr > 0) || !Float.isFinite(lr)) throw new IllegalArgumentException("learning rate must be a positive number, got " + lr);
             if (limitTrain < 0 || limitTest < 0) throw new IllegalArgumentException("subset limits must be >= 0 (0 = all), got " + limitTrain + " and " + limitTest);
         }
 
+        /** A run of a built-in model. */
+        public Config(String model, int epochs, int batchSize, float lr, long seed, int limitTrain, int limitTest) {
+            this(model, epochs, batchSize, lr, seed, limitTrain, limitTest, null);
+        }
+
         public static Config defaults() { return new Config("combined", 5, 64, 1e-3f, 0, 0, 0); }
 
-        public Config withEpochs(int e) { return new Config(model, e, batchSize, lr, seed, limitTrain, limitTest); }
+        public Config withEpochs(int e) { return new Config(model, e, batchSize, lr, seed, limitTrain, limitTest, spec); }
+
+        /** The model as {@link Checkpoint} records it beside a state dict. */
+        public Checkpoint.ModelRecord modelRecord() { return new Checkpoint.ModelRecord(model, spec); }
 
         Map<String, Object> toMeta() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", model);
+            if (spec != null) m.put("spec", spec);
             m.put("epochs", epochs);
             m.put("batch_size", batchSize);
             m.put("lr", lr);
@@ -63,9 +78,18 @@ public final class Trainer {
 
         /** The configuration stored in a checkpoint's metadata. */
         public static Config fromMeta(Map<String, Object> meta) {
-            return new Config((String) meta.get("model"), num(meta, "epochs").intValue(), num(meta, "batch_size").intValue(),
+            if (!(meta.get("model") instanceof String model)) throw new IllegalArgumentException("checkpoint metadata: 'model' is missing or not a string: " + meta.get("model"));
+            Object spec = meta.get("spec");
+            if (spec != null && !(spec instanceof String)) throw new IllegalArgumentException("checkpoint metadata: 'spec' is not a string: " + spec);
+            return new Config(model, num(meta, "epochs").intValue(), num(meta, "batch_size").intValue(),
                     num(meta, "lr").floatValue(), num(meta, "seed").longValue(), num(meta, "limit_train").intValue(),
-                    num(meta, "limit_test").intValue());
+                    num(meta, "limit_test").intValue(), (String) spec);
+        }
+
+        /** The settings on one line; a spec shows as its line count, not its text. */
+        @Override public String toString() {
+            return "Config[model=" + model + (spec == null ? "" : " (spec, " + spec.lines().count() + " lines)") + ", epochs=" + epochs
+                    + ", batchSize=" + batchSize + ", lr=" + lr + ", seed=" + seed + ", limitTrain=" + limitTrain + ", limitTest=" + limitTest + "]";
         }
     }
 
@@ -104,6 +128,7 @@ public final class Trainer {
     private final DataLoader loader;
     private final List<EpochResult> history = new ArrayList<>();
     private int epochsDone;
+    private MetricsLog metrics;
 
     /**
      * {@code model} must have been initialised from {@code Rng.manualSeed(config.seed())}; {@code train} and
@@ -128,20 +153,54 @@ public final class Trainer {
 
     public List<EpochResult> history() { return List.copyOf(history); }
 
-    /** Trains the remaining epochs, checkpointing after each, then evaluates on the test set (if one was given). */
+    /**
+     * Trains the remaining epochs, checkpointing after each, then evaluates on the test set (if one was given). With
+     * a run folder, the metrics go there as they happen ({@link MetricsLog}): every step, every epoch with its test
+     * loss and accuracy, and the final model's test predictions.
+     */
     public Result run() throws IOException {
         if (runDir != null) checkRunDirWritable();
         boolean first = true;
-        for (int epoch = epochsDone + 1; epoch <= config.epochs(); epoch++) {
-            EpochResult r = trainEpoch(epoch, first);
-            first = false;
-            history.add(r);
-            epochsDone = epoch;
-            Path ckpt = runDir == null ? null : save();
-            listener.onEpochEnd(r, ckpt);
+        Evaluation last = null;
+        try (MetricsLog log = runDir == null ? null : MetricsLog.open(runDir, epochsDone, settings())) {
+            metrics = log;
+            for (int epoch = epochsDone + 1; epoch <= config.epochs(); epoch++) {
+                EpochResult r = trainEpoch(epoch, first);
+                first = false;
+                history.add(r);
+                epochsDone = epoch;
+                if (log != null) {
+                    // NOTE: the epoch's line goes before its checkpoint: a resume drops the lines of unsaved epochs.
+                    last = test == null ? null : Evaluation.of(model, test, config.batchSize());
+                    log.epoch(r, last);
+                }
+                Path ckpt = runDir == null ? null : save();
+                listener.onEpochEnd(r, ckpt);
+            }
+        } finally {
+            metrics = null;
         }
         if (test == null) return new Result(history(), 0, 0);
-        return new Result(history(), evaluate(model, test, config.batchSize()), test.count());
+        if (runDir == null) return new Result(history(), evaluate(model, test, config.batchSize()), test.count());
+        if (last == null) last = Evaluation.of(model, test, config.batchSize());
+        MetricsLog.writePredictions(runDir.resolve(MetricsLog.PREDICTIONS_FILE), last);
+        return new Result(history(), last.correct(), last.count());
+    }
+
+    /** What {@value MetricsLog#RUN_FILE} holds: the configuration and what else shapes the run's numbers. */
+    private Map<String, Object> settings() {
+        Map<String, Object> m = config.toMeta();
+        m.put("optimizer", optimizer.getClass().getSimpleName());
+        m.put("optimizer_hyper_parameters", optimizer.hyperParameters());
+        m.put("parameters", model.parameterCount());
+        m.put("backend", dev.deepshape.backend.Backends.current().name());
+        m.put("threads", Parallel.threads());
+        m.put("train_count", train.count());
+        m.put("test_count", test == null ? 0 : test.count());
+        m.put("batches_per_epoch", loader.numBatches());
+        m.put("resumed_after_epoch", epochsDone);
+        m.put("started", java.time.OffsetDateTime.now().withNano(0).toString());
+        return m;
     }
 
     private EpochResult trainEpoch(int epoch, boolean firstOfRun) {
@@ -149,6 +208,7 @@ public final class Trainer {
         long t0 = System.nanoTime();
         double lossSum = 0;
         int correct = 0, seen = 0, batches = 0;
+        long tStep = t0;
         listener.onEpochStart(epoch, config.epochs(), loader.numBatches(), train.count());
         try (DataLoader.Epoch it = loader.epoch()) {
             while (it.hasNext()) {
@@ -169,9 +229,16 @@ public final class Trainer {
                 if (!Float.isFinite(l) || !gradientsFinite()) throw locateFault(b, epoch, batches + 1, step, l);
                 optimizer.step();
                 lossSum += l;
-                correct += CrossEntropyLoss.correct(logits, b.labels());
+                int hits = CrossEntropyLoss.correct(logits, b.labels());
+                correct += hits;
                 seen += b.size();
                 batches++;
+                if (metrics != null) {
+                    long now = System.nanoTime();
+                    metrics.step(epoch, (epoch - 1) * loader.numBatches() + batches, batches, l, 100.0 * hits / b.size(),
+                            Double.parseDouble(Float.toString(optimizer.lr())), b.size() / Math.max(1e-9, (now - tStep) / 1e9));
+                    tStep = now;
+                }
                 listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
             }
         }
@@ -288,7 +355,7 @@ public final class Trainer {
                     : "no checkpoint was written") + ". Free disk space or choose a writable run folder (--out)", e);
         }
         try {
-            Checkpoint.writeStateDict(runDir.resolve(Checkpoint.MODEL_FILE), state);
+            Checkpoint.writeStateDict(runDir.resolve(Checkpoint.MODEL_FILE), state, config.modelRecord());
         } catch (IOException e) {
             throw new IOException("wrote " + ckpt + " (after epoch " + epochsDone + ") but cannot write " + runDir.resolve(Checkpoint.MODEL_FILE)
                     + ": " + reason(e) + "; resume with --resume " + runDir + ", which rewrites it", e);

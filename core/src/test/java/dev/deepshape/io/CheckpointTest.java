@@ -2,6 +2,7 @@ package dev.deepshape.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,6 +53,27 @@ class CheckpointTest {
         assertArrayEquals(model().get("fc.weight").toArray(), Checkpoint.readStateDict(f).get("fc.weight").toArray());
         String m = assertThrows(IOException.class, () -> Checkpoint.read(f)).getMessage();
         assertTrue(m.contains("not a deepshape training checkpoint") && m.contains("fc.weight"), m);
+    }
+
+    /** Both files say which model their state dict belongs to; a file from elsewhere says nothing. */
+    @Test
+    void theModelIsRecordedBesideTheStateDict() throws IOException {
+        String spec = "fc = Linear(3, 2)\n# a \"quoted\" comment\n";
+        Path plain = dir.resolve("model.safetensors");
+        Checkpoint.writeStateDict(plain, model(), new Checkpoint.ModelRecord("tiny.spec", spec));
+        Checkpoint.StateDict sd = Checkpoint.readModel(plain);
+        assertEquals(new Checkpoint.ModelRecord("tiny.spec", spec), sd.model());
+        assertEquals(List.of("fc.weight", "fc.bias"), List.copyOf(sd.tensors().keySet()));
+        assertEquals("pt", SafeTensors.readAll(plain).metadata().get("format"), "still loadable by safetensors.torch");
+
+        Path ckpt = dir.resolve("checkpoint.safetensors");
+        Checkpoint.write(ckpt, model(), Map.of(), Map.of("model", "combined", "epoch", 1));
+        assertEquals(new Checkpoint.ModelRecord("combined", null), Checkpoint.readModel(ckpt).model());
+
+        Path foreign = dir.resolve("torch.safetensors");
+        SafeTensors.write(foreign, model());
+        assertEquals(Checkpoint.ModelRecord.NONE, Checkpoint.readModel(foreign).model());
+        assertFalse(Checkpoint.readModel(foreign).model().isRecorded());
     }
 
     @Test

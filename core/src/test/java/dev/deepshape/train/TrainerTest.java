@@ -86,6 +86,24 @@ class TrainerTest {
         assertTrue(m.contains("batchSize=64") && m.contains("batchSize=32"), m);
     }
 
+    /** A spec run records the spec's text in both files, so the model can be rebuilt from either alone. */
+    @Test
+    void aSpecRunRecordsItsSpec() throws IOException {
+        String spec = "Flatten()\nLinear(784, 32)\nReLU()\nLinear(32, 10)\n";
+        Trainer.Config c = new Trainer.Config("mlp.spec", 1, 64, 1e-3f, 0, 0, 0, spec);
+        Path run = dir.resolve("spec");
+        trainer(mlp(0), c, run).run();
+        Checkpoint.Contents ck = Checkpoint.read(run.resolve(Checkpoint.CHECKPOINT_FILE));
+        assertEquals(c, Trainer.Config.fromMeta(ck.meta()));
+        assertEquals(new Checkpoint.ModelRecord("mlp.spec", spec), Checkpoint.readModel(run.resolve(Checkpoint.MODEL_FILE)).model());
+        assertEquals(new Checkpoint.ModelRecord("mlp.spec", spec), Checkpoint.readModel(run.resolve(Checkpoint.CHECKPOINT_FILE)).model());
+        assertEquals("Config[model=mlp.spec (spec, 4 lines), epochs=1, batchSize=64, lr=0.001, seed=0, limitTrain=0, limitTest=0]", c.toString());
+        // A built-in model's run records no spec.
+        trainer(mlp(0), config(1), dir.resolve("builtin")).run();
+        assertEquals(null, Trainer.Config.fromMeta(Checkpoint.read(dir.resolve("builtin").resolve(Checkpoint.CHECKPOINT_FILE)).meta()).spec());
+        assertEquals(new Checkpoint.ModelRecord("mlp", null), Checkpoint.readModel(dir.resolve("builtin").resolve(Checkpoint.MODEL_FILE)).model());
+    }
+
     @Test
     void epochLineHasTheTutorialsFormat() {
         assertEquals("Epoch [1/5], Loss: 0.1805, Accuracy: 94.58%", new Trainer.EpochResult(1, 5, 0.18049, 94.5833, 1, 60000).line());
