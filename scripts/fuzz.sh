@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh            # CI: 8 s per target (5 targets, about 1.5 min with Maven's start-up)
 #   scripts/fuzz.sh 3m         # longer local runs
 #   scripts/fuzz.sh 3m json    # one target
+#   MVN_FLAGS= scripts/fuzz.sh # let Maven go online (default: -o, as after a build)
 #
 # A normal `mvn test` already replays every seed and every past finding (regression mode). Here each target is
 # fuzzed for the given time; a crash fails the run and Jazzer stores the input beside the seeds
@@ -22,7 +23,7 @@ for target in core:ParserFuzzTest#idx core:ParserFuzzTest#safetensors core:Parse
   echo "== fuzzing $test for $duration"
   # -Xmx512m: an input that makes a parser allocate without bound shows up as an OutOfMemoryError finding.
   log="$(mktemp)"
-  if ! mvn -o -q -B -pl "$module" -am test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx512m" >"$log" 2>&1; then
+  if ! mvn ${MVN_FLAGS--o} -q -B -pl "$module" -am test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx512m" >"$log" 2>&1; then
     status=1
     grep -E "FuzzTestFinding|Tests run:.*Fail|^\[ERROR\]   " "$log" | head -20 || true
   fi
