@@ -113,10 +113,13 @@ public final class IdxReader {
         return dims;
     }
 
-    /** The product of the dimension sizes, checked at every step so 255 large sizes cannot wrap around. */
+    /**
+     * The product of the dimension sizes, checked at every step so 255 large sizes cannot wrap around. NOTE: every
+     * leading product must fit, even when a later size is 0 (found by the fuzzer: 2×1661009920×0 read as an empty
+     * file whose sizes then overflowed int arithmetic downstream, e.g. {@code Shapes.numel}).
+     */
     private static long numel(Path file, int[] dims) throws FormatException {
         long numel = 1;
-        for (int d : dims) if (d == 0) return 0;
         for (int d = 0; d < dims.length; d++) {
             numel *= dims[d]; // both factors < 2^31 before the check below, so this cannot overflow
             if (numel > MAX_DATA) {

@@ -119,6 +119,16 @@ class HostileFilesTest {
     }
 
     @Test
+    void idxSizesThatOverflowBeforeAZeroAreRejected() throws IOException {
+        // Found by the fuzzer (ParserFuzzTestInputs/idx/crash-7fcf5e0c...): (2, 1661009920, 0) holds no data, but the
+        // sizes overflow int arithmetic in everything that multiplies them (Shapes.numel, the Dataset's checks).
+        Path f = dir.resolve("zero");
+        Files.write(f, ByteBuffer.allocate(16).putInt(2051).putInt(2).putInt(1661009920).putInt(0).array());
+        String m = assertThrows(IdxReader.FormatException.class, () -> IdxReader.readImages(f)).getMessage();
+        assertTrue(m.contains("the header promises 2×1661009920×0 bytes of data (dimensions 0..1 alone give 3322019840)"), m);
+    }
+
+    @Test
     void idxGzipBombsAllocateOnlyWhatIsThere() throws IOException {
         // A 3-dimension header promising 2^31-1 images of 2^31-1 × 2^31-1 in a file of a few dozen bytes.
         Path promise = dir.resolve("promise.gz");
