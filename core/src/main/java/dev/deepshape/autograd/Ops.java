@@ -403,9 +403,18 @@ public final class Ops {
         return (float) (e / (1.0 + e));
     }
 
+    /** {@code torch.relu}: max(x, 0), a NaN stays NaN; the gradient passes where the result is not ≤ 0. Backend kernels. */
     public static Tensor relu(Tensor x) {
-        Tensor out = map(x, v -> v > 0 ? v : 0f);
-        return record(out, "ReluBackward0", saved("result", out), g -> new Tensor[] {zip(g, out, (d, y) -> y > 0 ? d : 0f)}, x);
+        float[] in = dense(x);
+        float[] y = new float[in.length];
+        Backends.current().relu(y, in, in.length);
+        int[] shape = x.shape();
+        Tensor out = new Tensor(y, shape);
+        return record(out, "ReluBackward0", saved("result", out), g -> {
+            float[] dx = new float[y.length];
+            Backends.current().reluBackward(dx, dense(g), y, y.length);
+            return new Tensor[] {new Tensor(dx, shape)};
+        }, x);
     }
 
     public static Tensor exp(Tensor x) {

@@ -65,4 +65,33 @@ public interface Backend {
     default void maxPool2dBackward(float[] dx, float[] dout, int[] indices, Pool2dGeometry g) {
         MaxPool2dKernels.maxPool2dBackward(dx, dout, indices, g);
     }
+
+    /**
+     * ReLU followed by max pooling, in one pass over x (the reference model's {@code pool(relu(conv(x)))}): relu
+     * (N, C, H, W) receives max(x, 0) (NaN stays NaN), out and indices (N, C, OH, OW) the max pooling of relu, exactly
+     * as {@link #relu} then {@link #maxPool2dForward} would give them.
+     */
+    default void reluMaxPool2dForward(float[] relu, float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+        MaxPool2dKernels.reluMaxPool2dForward(relu, out, indices, x, g);
+    }
+
+    /**
+     * The gradient through both: dx (N, C, H, W) += dout (N, C, OH, OW) routed to the saved indices, where the pooled
+     * value {@code out} is not ≤ 0 (where ReLU passed its input). Equals max pooling's backward followed by ReLU's.
+     */
+    default void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, int[] indices, Pool2dGeometry g) {
+        MaxPool2dKernels.reluMaxPool2dBackward(dx, dout, out, indices, g);
+    }
+
+    // ---- elementwise
+
+    /** {@code out = relu(x)} over the first n elements; a NaN stays NaN, as {@code torch.relu}. */
+    default void relu(float[] out, float[] x, int n) {
+        ElementwiseKernels.relu(out, x, n);
+    }
+
+    /** ReLU's gradient: {@code dx += dout} where relu's result {@code out} is not ≤ 0, over n elements. */
+    default void reluBackward(float[] dx, float[] dout, float[] out, int n) {
+        ElementwiseKernels.reluBackward(dx, dout, out, n);
+    }
 }
