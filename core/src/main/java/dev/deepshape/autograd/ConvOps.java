@@ -49,7 +49,7 @@ public final class ConvOps {
         float[] out = new float[g.n() * g.oc() * g.oh() * g.ow()];
         Backends.current().conv2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.oc(), g.oh(), g.ow());
-        return Ops.record(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
+        return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
             float[] dx = x.requiresGrad() ? new float[xv.length] : null;
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
@@ -81,7 +81,7 @@ public final class ConvOps {
         float[] out = new float[g.n() * g.c() * g.h() * g.w()];
         Backends.current().convTranspose2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.h(), g.w());
-        return Ops.record(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
+        return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
             float[] dx = x.requiresGrad() ? new float[xv.length] : null;
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
@@ -108,7 +108,7 @@ public final class ConvOps {
         Backends.current().maxPool2dForward(out, idx, xv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
         if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
-        return Ops.record(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", x, "result1", indexTensor(idx, g)), dOut -> {
+        return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", x, "result1", indexTensor(idx, g)), dOut -> {
             float[] dx = new float[xv.length];
             Backends.current().maxPool2dBackward(dx, Ops.dense(dOut), idx, g);
             return new Tensor[] {new Tensor(dx, xs)};
@@ -136,7 +136,7 @@ public final class ConvOps {
         // NOTE: relu is internal, so the pool node below is its only consumer, and that node's backward kernel already
         // applies ReLU's mask (it routes dout only where the pooled value is > 0). ReLU's node passes it on unchanged.
         Ops.record(relu, "ReluBackward0", Ops.saved("result", relu), d -> new Tensor[] {d}, x);
-        return Ops.record(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indexTensor(idx, g)), dOut -> {
+        return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indexTensor(idx, g)), dOut -> {
             float[] dx = new float[xv.length];
             Backends.current().reluMaxPool2dBackward(dx, Ops.dense(dOut), out, idx, g);
             return new Tensor[] {new Tensor(dx, xs)};

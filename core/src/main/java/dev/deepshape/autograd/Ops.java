@@ -21,11 +21,23 @@ public final class Ops {
 
     /** Records {@code out = op(inputs)} when grad mode is on and any input requires a gradient. Returns {@code out}. */
     public static Tensor record(Tensor out, String op, Map<String, Tensor> saved, Node.Backward backward, Tensor... inputs) {
+        return record(out, op, saved, backward, false, inputs);
+    }
+
+    /**
+     * As {@link #record}, for a backward function whose gradients are all freshly allocated dense tensors that it keeps
+     * no reference to, so the engine may adopt them without a copy (see {@link Node#freshGradients()}).
+     */
+    static Tensor recordFresh(Tensor out, String op, Map<String, Tensor> saved, Node.Backward backward, Tensor... inputs) {
+        return record(out, op, saved, backward, true, inputs);
+    }
+
+    private static Tensor record(Tensor out, String op, Map<String, Tensor> saved, Node.Backward backward, boolean fresh, Tensor... inputs) {
         if (!Autograd.isGradEnabled()) return out;
         boolean any = false;
         for (Tensor t : inputs) if (t != null && t.requiresGrad()) any = true;
         if (!any) return out;
-        out.setGradFn(new Node(op, inputs, saved, backward));
+        out.setGradFn(new Node(op, inputs, saved, backward, null, fresh));
         return out;
     }
 
@@ -614,7 +626,7 @@ public final class Ops {
         int[] shape = xs.clone();
         shape[shape.length - 1] = outF;
         Tensor result = new Tensor(out, shape);
-        return record(result, bias != null ? "AddmmBackward0" : "MmBackward0", saved("mat1", x, "mat2", weight), g -> {
+        return recordFresh(result, bias != null ? "AddmmBackward0" : "MmBackward0", saved("mat1", x, "mat2", weight), g -> {
             float[] dy = dense(g);
             Tensor dx = null, dw = null, db = null;
             if (x.requiresGrad()) { // dX = dY·W

@@ -94,4 +94,17 @@ public interface Backend {
     default void reluBackward(float[] dx, float[] dout, float[] out, int n) {
         ElementwiseKernels.reluBackward(dx, dout, out, n);
     }
+
+    // ---- optimiser
+
+    /**
+     * One Adam step over n elements, in place (p, expAvg, expAvgSq, maxExpAvgSq; the last is null without amsgrad),
+     * with the scalars {@link dev.deepshape.optim.Adam} forms. Must stay bit-exact with {@link AdamKernels#adamUpdate}.
+     */
+    default void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int n,
+                            float negStepSize, float bc2Sqrt, float beta1, float oneMinusBeta1, float beta2,
+                            float oneMinusBeta2, float eps, float weightDecay) {
+        AdamKernels.adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, n, negStepSize, bc2Sqrt, beta1, oneMinusBeta1,
+                beta2, oneMinusBeta2, eps, weightDecay);
+    }
 }

@@ -6,7 +6,7 @@ import dev.deepshape.backend.ReferenceBackend;
 
 /**
  * The Vector API backend: {@link ReferenceBackend} with its hot kernels replaced by {@code jdk.incubator.vector}
- * code ({@link #sgemm}, see {@link SimdGemm}; stride-1 convolutions, {@link SimdConv}; max pooling fused with ReLU, {@link SimdPool}; ReLU, {@link SimdElementwise}); every kernel it does not override is the reference one, which
+ * code ({@link #sgemm}, see {@link SimdGemm}; stride-1 convolutions, {@link SimdConv}; transposed convolutions with kernel = stride, {@link SimdConvTranspose}; max pooling fused with ReLU, {@link SimdPool}; ReLU, {@link SimdElementwise}; Adam, {@link SimdAdam}); every kernel it does not override is the reference one, which
  * reaches the matrix multiply through {@link dev.deepshape.backend.Backends#current()} and so runs on this sgemm.
  *
  * <p>Found through {@link java.util.ServiceLoader} when {@code deepshape-simd} is on the class path; preferred to the
@@ -68,5 +68,23 @@ public class SimdBackend extends ReferenceBackend {
     @Override
     public void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
         SimdConv.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    @Override
+    public void convTranspose2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        SimdConvTranspose.convTranspose2dForward(out, x, weight, bias, g);
+    }
+
+    @Override
+    public void convTranspose2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        SimdConvTranspose.convTranspose2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    @Override
+    public void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int n,
+                           float negStepSize, float bc2Sqrt, float beta1, float oneMinusBeta1, float beta2,
+                           float oneMinusBeta2, float eps, float weightDecay) {
+        SimdAdam.adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, n, negStepSize, bc2Sqrt, beta1, oneMinusBeta1, beta2,
+                oneMinusBeta2, eps, weightDecay);
     }
 }

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deepshape.backend.AdamKernels;
 import dev.deepshape.backend.Conv2dGeometry;
 import dev.deepshape.backend.Conv2dKernels;
+import dev.deepshape.backend.ConvTranspose2dKernels;
 import dev.deepshape.backend.ElementwiseKernels;
 import dev.deepshape.backend.MaxPool2dKernels;
 import dev.deepshape.backend.Parallel;
@@ -157,6 +159,82 @@ class SimdKernelsTest {
                 Conv2dKernels.conv2dBackwardNaive(dxRef, null, null, dout, x, weight, g);
                 assertClose(dxRef, dxOnly, tol(oc * kh * kw), "dx alone on " + threads + " threads");
             });
+        }
+    }
+
+    @ParameterizedTest(name = "x=({0},{1},{2},{3}) cout={4} k=({5},{6}) s=({7},{8}) pad=({9},{10}) outpad=({11},{12}) dil={13} groups={14}")
+    @CsvSource({
+            // n, cin, h, w, cout, kh, kw, sH, sW, padH, padW, outPadH, outPadW, dil, groups
+            "3, 64, 7, 7, 32, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1",   // the reference model's deconv, fewer samples
+            "2, 5, 3, 4, 7, 3, 2, 3, 2, 0, 0, 0, 0, 1, 1",     // odd sizes, kernel 3×2 = stride
+            "1, 3, 5, 2, 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1",    // 1×1, stride 1
+            "2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 2",     // groups: the reference path
+            "2, 3, 4, 4, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1",     // overlapping windows, padding: the reference path
+            "2, 3, 4, 4, 5, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1",     // output_padding: the reference path
+    })
+    void transposedConvolutionMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int sH, int sW, int pH, int pW,
+                                           int opH, int opW, int dil, int groups) {
+        Conv2dGeometry g = Conv2dGeometry.transposed(n, cin, h, w, cout, kh, kw, new int[] {sH, sW}, new int[] {pH, pW},
+                new int[] {opH, opW}, new int[] {dil, dil}, groups);
+        SplittableRandom rnd = new SplittableRandom(g.hashCode());
+        float[] x = random(rnd, n * cin * h * w), weight = random(rnd, cin * (cout / groups) * kh * kw), bias = random(rnd, cout);
+        int outLen = n * cout * g.h() * g.w();
+        float[] dout = random(rnd, outLen);
+        for (int threads : new int[] {1, 3}) {
+            withThreads(threads, () -> {
+                float[] expected = new float[outLen], actual = new float[outLen];
+                ConvTranspose2dKernels.convTranspose2dForwardNaive(expected, x, weight, bias, g);
+                simd.convTranspose2dForward(actual, x, weight, bias, g);
+                assertClose(expected, actual, tol(cin * kh * kw), "forward on " + threads + " threads");
+                ConvTranspose2dKernels.convTranspose2dForwardNaive(expected, x, weight, null, g);
+                simd.convTranspose2dForward(actual, x, weight, null, g);
+                assertClose(expected, actual, tol(cin * kh * kw), "forward without bias on " + threads + " threads");
+
+                float[] dxRef = random(rnd, x.length), dx = dxRef.clone();
+                float[] dwRef = random(rnd, weight.length), dw = dwRef.clone();
+                float[] dbRef = random(rnd, cout), db = dbRef.clone();
+                ConvTranspose2dKernels.convTranspose2dBackwardNaive(dxRef, dwRef, dbRef, dout, x, weight, g);
+                simd.convTranspose2dBackward(dx, dw, db, dout, x, weight, g);
+                assertClose(dxRef, dx, tol(cout * kh * kw), "dx on " + threads + " threads");
+                assertClose(dwRef, dw, tol(n * h * w), "dweight on " + threads + " threads");
+                assertClose(dbRef, db, tol(n * g.h() * g.w()), "dbias on " + threads + " threads");
+                float[] dwOnly = dwRef.clone();
+                simd.convTranspose2dBackward(null, dwOnly, null, dout, x, weight, g); // each gradient may be null
+                ConvTranspose2dKernels.convTranspose2dBackwardNaive(null, dwRef, null, dout, x, weight, g);
+                assertClose(dwRef, dwOnly, tol(n * h * w), "dweight alone on " + threads + " threads");
+            });
+        }
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 15, 17, 320, 65_537, 819_456})
+    void adamIsBitExact(int n) {
+        SplittableRandom rnd = new SplittableRandom(n);
+        for (boolean amsgrad : new boolean[] {false, true}) {
+            for (float wd : new float[] {0f, 0.01f}) {
+                float[] p = random(rnd, n), m = random(rnd, n), v = random(rnd, n), mx = random(rnd, n);
+                for (int i = 0; i < n; i++) {
+                    v[i] = v[i] * v[i] * 1e-3f; // second moments are >= 0
+                    mx[i] = mx[i] * mx[i] * 1e-3f;
+                }
+                float[] g = special(rnd, n);
+                float[][] ref = {p.clone(), m.clone(), v.clone(), mx.clone()};
+                float[][] fast = {p.clone(), m.clone(), v.clone(), mx.clone()};
+                // step 3 of Adam(lr=1e-3): the scalars Adam forms
+                float negStep = (float) (-1e-3 / (1 - Math.pow(0.9, 3))), bc2 = (float) Math.sqrt(1 - Math.pow(0.999, 3));
+                AdamKernels.adamUpdate(ref[0], g, ref[1], ref[2], amsgrad ? ref[3] : null, n, negStep, bc2, 0.9f, (float) (1 - 0.9),
+                        0.999f, (float) (1 - 0.999), 1e-8f, wd);
+                for (int threads : new int[] {1, 3}) {
+                    float[][] f = {fast[0].clone(), fast[1].clone(), fast[2].clone(), fast[3].clone()};
+                    withThreads(threads, () -> simd.adamUpdate(f[0], g, f[1], f[2], amsgrad ? f[3] : null, n, negStep, bc2, 0.9f,
+                            (float) (1 - 0.9), 0.999f, (float) (1 - 0.999), 1e-8f, wd));
+                    String what = "amsgrad " + amsgrad + ", weight decay " + wd + ", threads " + threads;
+                    assertArrayEquals(ref[0], f[0], "param, " + what);
+                    assertArrayEquals(ref[1], f[1], "exp_avg, " + what);
+                    assertArrayEquals(ref[2], f[2], "exp_avg_sq, " + what);
+                    assertArrayEquals(ref[3], f[3], "max_exp_avg_sq, " + what);
+                }
+            }
         }
     }
 
