@@ -73,8 +73,6 @@ final class SimdConv {
             }
             return new Lowering(c, h, w, oh, kh, kw, padTop, padLeft, dilH, dilW, offset, masks, blocks);
         }
-
-        long mask(int k, int block) { return masks[(k % (kh * kw)) * blocks + block]; }
     }
 
     /** Lowerings and packed weights depend only on the geometry (and the weights): the lowerings are cached. */
@@ -194,38 +192,46 @@ final class SimdConv {
     /**
      * The im2col matrix of one sample, packed for the micro-kernel: panel q holds output pixels [q·NR, q·NR + NR) as
      * [K][NR]; each row is two masked vector loads of the shifted input (zeros where the window leaves the input
-     * and past the last pixel).
+     * and past the last pixel). The masks depend on the kernel tap (ky, kx) only, so they are formed once per tap
+     * and reused for every input channel.
      */
     static void packColumns(float[] dst, float[] x, int xOff, Lowering low) {
         int k = low.k(), p = low.p(), panels = (p + NR - 1) / NR, blocks = low.blocks();
+        int taps = low.kh() * low.kw(), c = low.c();
+        int[] offset = low.offset();
+        long[] masks = low.masks();
         for (int q = 0; q < panels; q++) {
             int b0 = 2 * q, b1 = 2 * q + 1;
             int src0 = xOff + q * NR;
-            int d = q * k * NR;
-            for (int kk = 0; kk < k; kk++, d += NR) {
-                int src = src0 + low.offset()[kk];
-                VectorMask<Float> m0 = VectorMask.fromLong(S, low.mask(kk, b0));
-                FloatVector.fromArray(S, x, src, m0).intoArray(dst, d);
-                if (b1 < blocks) {
-                    VectorMask<Float> m1 = VectorMask.fromLong(S, low.mask(kk, b1));
+            int d0 = q * k * NR;
+            for (int r = 0; r < taps; r++) {
+                VectorMask<Float> m0 = VectorMask.fromLong(S, masks[r * blocks + b0]);
+                VectorMask<Float> m1 = VectorMask.fromLong(S, b1 < blocks ? masks[r * blocks + b1] : 0L);
+                for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
+                    int src = src0 + offset[kk], d = d0 + kk * NR;
+                    FloatVector.fromArray(S, x, src, m0).intoArray(dst, d);
+                    // NOTE: past the last pixel the mask is empty: a masked load of nothing reads no memory
                     FloatVector.fromArray(S, x, src + VL, m1).intoArray(dst, d + VL);
-                } else {
-                    FloatVector.zero(S).intoArray(dst, d + VL);
                 }
             }
         }
     }
 
-    /** The im2col matrix of one sample, (K × P) row-major, with masked vector copies. */
+    /** The im2col matrix of one sample, (K × P) row-major, with masked vector copies (masks formed once per tap). */
     static void im2col(float[] col, float[] x, int xOff, Lowering low) {
-        int k = low.k(), p = low.p(), blocks = low.blocks();
-        for (int kk = 0; kk < k; kk++) {
-            int src = xOff + low.offset()[kk], dst = kk * p;
+        int p = low.p(), blocks = low.blocks(), taps = low.kh() * low.kw(), c = low.c();
+        int[] offset = low.offset();
+        long[] masks = low.masks();
+        for (int r = 0; r < taps; r++) {
             for (int b = 0; b < blocks; b++) {
-                VectorMask<Float> m = VectorMask.fromLong(S, low.mask(kk, b));
-                FloatVector v = FloatVector.fromArray(S, x, src + b * VL, m);
-                if ((b + 1) * VL <= p) v.intoArray(col, dst + b * VL);
-                else v.intoArray(col, dst + b * VL, S.indexInRange(b * VL, p));
+                VectorMask<Float> m = VectorMask.fromLong(S, masks[r * blocks + b]);
+                boolean full = (b + 1) * VL <= p;
+                VectorMask<Float> store = full ? null : S.indexInRange(b * VL, p);
+                for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
+                    FloatVector v = FloatVector.fromArray(S, x, xOff + offset[kk] + b * VL, m);
+                    if (full) v.intoArray(col, kk * p + b * VL);
+                    else v.intoArray(col, kk * p + b * VL, store);
+                }
             }
         }
     }

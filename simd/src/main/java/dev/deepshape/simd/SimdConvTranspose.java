@@ -3,6 +3,10 @@ package dev.deepshape.simd;
 import dev.deepshape.backend.Conv2dGeometry;
 import dev.deepshape.backend.ConvTranspose2dKernels;
 import dev.deepshape.backend.Parallel;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * 2-D transposed convolution whose kernel equals its stride (no padding, dilation 1, no output_padding, one group:
@@ -23,6 +27,9 @@ import dev.deepshape.backend.Parallel;
  */
 final class SimdConvTranspose {
     private SimdConvTranspose() {}
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int VL = S.length();
 
     /** Whether this class handles the geometry (else the caller runs the reference kernels). */
     static boolean supports(Conv2dGeometry g) {
@@ -93,25 +100,34 @@ final class SimdConvTranspose {
     /**
      * Moves between one sample's image (Cout, OH, OW) at {@code img[n·Cout·OH·OW]} and the matrix m (Q × Cout·kh·kw):
      * {@code toImage} writes {@code img[co, i·kh + ky, j·kw + kx] = m[(i, j), (co, ky, kx)] + bias[co]} (bias may be
-     * null); otherwise it reads the image into m.
+     * null); otherwise it reads the image into m. One image row (co, y) is VL-wide gathers (or scatters) through a
+     * table of the m offsets of its pixels, {@code j·taps + kx}.
      */
     private static void shuffle(float[] img, float[] m, int n, float[] bias, Conv2dGeometry g, boolean toImage) {
         int kh = g.kh(), kw = g.kw(), ow = g.ow(), w = g.w(), taps = g.c() * kh * kw;
+        int[] table = TABLES.computeIfAbsent(List.of(w, kw, taps), key -> {
+            int[] t = new int[(w + VL - 1) / VL * VL]; // padded with 0: the padding lanes gather a valid element
+            for (int x = 0; x < w; x++) t[x] = (x / kw) * taps + x % kw;
+            return t;
+        });
         for (int co = 0; co < g.c(); co++) {
-            float b = bias != null ? bias[co] : 0f;
-            for (int y = 0; y < g.h(); y++) {
-                int i = y / kh, ky = y % kh;
-                int row = ((n * g.c() + co) * g.h() + y) * w;
-                int col = (i * ow) * taps + (co * kh + ky) * kw; // m[(i, 0), (co, ky, 0)]
-                for (int j = 0; j < ow; j++, col += taps) {
-                    int px = row + j * kw;
-                    if (toImage) {
-                        for (int kx = 0; kx < kw; kx++) img[px + kx] = m[col + kx] + b;
-                    } else {
-                        for (int kx = 0; kx < kw; kx++) m[col + kx] = img[px + kx];
+            FloatVector b = FloatVector.broadcast(S, bias != null ? bias[co] : 0f);
+            for (int i = 0; i < g.oh(); i++) {
+                for (int ky = 0; ky < kh; ky++) {
+                    int row = ((n * g.c() + co) * g.h() + i * kh + ky) * w;
+                    int col = (i * ow) * taps + (co * kh + ky) * kw; // m[(i, 0), (co, ky, 0)]
+                    for (int x = 0; x < w; x += VL) {
+                        VectorMask<Float> in = S.indexInRange(x, w);
+                        if (toImage) {
+                            FloatVector.fromArray(S, m, col, table, x).add(b).intoArray(img, row + x, in);
+                        } else {
+                            FloatVector.fromArray(S, img, row + x, in).intoArray(m, col, table, x, in);
+                        }
                     }
                 }
             }
         }
     }
+
+    private static final java.util.concurrent.ConcurrentHashMap<List<Integer>, int[]> TABLES = new java.util.concurrent.ConcurrentHashMap<>();
 }
