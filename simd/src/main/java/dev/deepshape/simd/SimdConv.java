@@ -217,20 +217,19 @@ final class SimdConv {
         }
     }
 
-    /** The im2col matrix of one sample, (K × P) row-major, with masked vector copies (masks formed once per tap). */
+    /**
+     * The im2col matrix of one sample, (K × P) row-major with rows {@code blocks·VL} apart (the padding past P holds
+     * zeros), with masked vector loads formed once per tap. Whole-vector stores only: a masked store is far slower.
+     */
     static void im2col(float[] col, float[] x, int xOff, Lowering low) {
-        int p = low.p(), blocks = low.blocks(), taps = low.kh() * low.kw(), c = low.c();
+        int blocks = low.blocks(), taps = low.kh() * low.kw(), c = low.c(), stride = blocks * VL;
         int[] offset = low.offset();
         long[] masks = low.masks();
         for (int r = 0; r < taps; r++) {
             for (int b = 0; b < blocks; b++) {
                 VectorMask<Float> m = VectorMask.fromLong(S, masks[r * blocks + b]);
-                boolean full = (b + 1) * VL <= p;
-                VectorMask<Float> store = full ? null : S.indexInRange(b * VL, p);
                 for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
-                    FloatVector v = FloatVector.fromArray(S, x, xOff + offset[kk] + b * VL, m);
-                    if (full) v.intoArray(col, kk * p + b * VL);
-                    else v.intoArray(col, kk * p + b * VL, store);
+                    FloatVector.fromArray(S, x, xOff + offset[kk] + b * VL, m).intoArray(col, kk * stride + b * VL);
                 }
             }
         }
@@ -251,14 +250,15 @@ final class SimdConv {
         float[][] partial = new float[chunks][];
         Parallel.forRange(chunks, 1, (c0, c1) -> {
             Scratch s = SCRATCH.get();
-            if (s.col.length < k * p) s.col = new float[k * p];
+            int stride = low.blocks() * VL; // im2col's row length, P rounded up to whole vectors
+            if (s.col.length < k * stride) s.col = new float[k * stride];
             float[] col = s.col;
             float[] dwt = new float[k * oc];
             partial[c0] = dwt;
             int nFrom = (int) ((long) g.n() * c0 / chunks), nTo = (int) ((long) g.n() * c1 / chunks);
             for (int sample = nFrom; sample < nTo; sample++) {
                 im2col(col, x, sample * inStride, low);
-                SimdGemm.sgemm(false, true, k, oc, p, col, 0, p, dout, sample * outStride, p, dwt, 0, oc, true);
+                SimdGemm.sgemm(false, true, k, oc, p, col, 0, stride, dout, sample * outStride, p, dwt, 0, oc, true);
             }
         });
         for (float[] dwt : partial) {

@@ -5,7 +5,6 @@ import dev.deepshape.backend.ConvTranspose2dKernels;
 import dev.deepshape.backend.Parallel;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -100,31 +99,35 @@ final class SimdConvTranspose {
     /**
      * Moves between one sample's image (Cout, OH, OW) at {@code img[n·Cout·OH·OW]} and the matrix m (Q × Cout·kh·kw):
      * {@code toImage} writes {@code img[co, i·kh + ky, j·kw + kx] = m[(i, j), (co, ky, kx)] + bias[co]} (bias may be
-     * null); otherwise it reads the image into m. One image row (co, y) is VL-wide gathers (or scatters) through a
-     * table of the m offsets of its pixels, {@code j·taps + kx}.
+     * null); otherwise it reads the image into m. A channel's plane is contiguous, so it moves as VL-wide gathers (or
+     * scatters) through one table of the m offsets of its pixels; the plane's last partial vector goes through a
+     * small buffer (a masked store is much slower than a copy).
      */
     private static void shuffle(float[] img, float[] m, int n, float[] bias, Conv2dGeometry g, boolean toImage) {
-        int kh = g.kh(), kw = g.kw(), ow = g.ow(), w = g.w(), taps = g.c() * kh * kw;
-        int[] table = TABLES.computeIfAbsent(List.of(w, kw, taps), key -> {
-            int[] t = new int[(w + VL - 1) / VL * VL]; // padded with 0: the padding lanes gather a valid element
-            for (int x = 0; x < w; x++) t[x] = (x / kw) * taps + x % kw;
+        int kh = g.kh(), kw = g.kw(), taps = g.c() * kh * kw, plane = g.h() * g.w();
+        int[] table = TABLES.computeIfAbsent(List.of(g.h(), g.w(), kh, kw, taps), key -> {
+            int[] t = new int[(plane + VL - 1) / VL * VL]; // padded with 0: the padding lanes gather a valid element
+            for (int y = 0; y < g.h(); y++) {
+                for (int x = 0; x < g.w(); x++) {
+                    t[y * g.w() + x] = ((y / kh) * g.ow() + x / kw) * taps + (y % kh) * kw + x % kw;
+                }
+            }
             return t;
         });
+        int full = plane / VL * VL;
+        float[] tail = new float[VL];
         for (int co = 0; co < g.c(); co++) {
-            FloatVector b = FloatVector.broadcast(S, bias != null ? bias[co] : 0f);
-            for (int i = 0; i < g.oh(); i++) {
-                for (int ky = 0; ky < kh; ky++) {
-                    int row = ((n * g.c() + co) * g.h() + i * kh + ky) * w;
-                    int col = (i * ow) * taps + (co * kh + ky) * kw; // m[(i, 0), (co, ky, 0)]
-                    for (int x = 0; x < w; x += VL) {
-                        VectorMask<Float> in = S.indexInRange(x, w);
-                        if (toImage) {
-                            FloatVector.fromArray(S, m, col, table, x).add(b).intoArray(img, row + x, in);
-                        } else {
-                            FloatVector.fromArray(S, img, row + x, in).intoArray(m, col, table, x, in);
-                        }
-                    }
+            int base = (n * g.c() + co) * plane, col = co * kh * kw; // m[(0, 0), (co, 0, 0)]
+            if (toImage) {
+                FloatVector b = FloatVector.broadcast(S, bias != null ? bias[co] : 0f);
+                for (int t = 0; t < full; t += VL) FloatVector.fromArray(S, m, col, table, t).add(b).intoArray(img, base + t);
+                if (full < plane) {
+                    FloatVector.fromArray(S, m, col, table, full).add(b).intoArray(tail, 0);
+                    System.arraycopy(tail, 0, img, base + full, plane - full);
                 }
+            } else {
+                for (int t = 0; t < full; t += VL) FloatVector.fromArray(S, img, base + t).intoArray(m, col, table, t);
+                for (int t = full; t < plane; t++) m[col + table[t]] = img[base + t];
             }
         }
     }

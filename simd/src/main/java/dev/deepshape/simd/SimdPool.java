@@ -80,6 +80,8 @@ final class SimdPool {
         }
         int planes = g.n() * g.c();
         Parallel.forRange(planes, Math.max(1, 2048 / Math.max(1, outPlane * window)), (p0, p1) -> {
+            float[] tailF = new float[VL];
+            int[] tailI = new int[VL];
             for (int p = p0; p < p1; p++) {
                 int xBase = p * inPlane, oBase = p * outPlane;
                 float[] src = x;
@@ -101,9 +103,13 @@ final class SimdPool {
                     if (o + VL <= outPlane) {
                         best.intoArray(out, oBase + o);
                         if (indices != null) arg.intoArray(indices, oBase + o);
-                    } else {
-                        best.intoArray(out, oBase + o, S.indexInRange(o, outPlane));
-                        if (indices != null) arg.intoArray(indices, oBase + o, IS.indexInRange(o, outPlane));
+                    } else { // the plane's last partial vector: through small buffers (a masked store is much slower)
+                        best.intoArray(tailF, 0);
+                        System.arraycopy(tailF, 0, out, oBase + o, outPlane - o);
+                        if (indices != null) {
+                            arg.intoArray(tailI, 0);
+                            System.arraycopy(tailI, 0, indices, oBase + o, outPlane - o);
+                        }
                     }
                 }
             }
