@@ -118,17 +118,23 @@ public final class ConvOps {
     /**
      * {@code F.max_pool2d(F.relu(x), ...)} (arguments as {@link #maxPool2d}) with one backend kernel for both, forward
      * and backward. The graph is the one the two calls would record: a {@code ReluBackward0} node whose result feeds a
-     * {@code MaxPool2DWithIndicesBackward0} node.
+     * {@code MaxPool2DWithIndicesBackward0} node. With {@code inplace} (as {@code F.relu(x, inplace=True)}) the ReLU
+     * overwrites x's storage instead of allocating its result: only for an x that nothing else reads afterwards.
      */
-    public static Tensor reluMaxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
-        if (x.dim() == 3) return unbatched(x, t -> reluMaxPool2d(t, kernelSize, stride, padding, dilation, ceilMode));
+    public static Tensor reluMaxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode,
+                                       boolean inplace) {
+        if (x.dim() == 3) return unbatched(x, t -> reluMaxPool2d(t, kernelSize, stride, padding, dilation, ceilMode, inplace));
         Pool2dGeometry g = poolGeometry(x, kernelSize, stride, padding, dilation, ceilMode);
+        if (inplace && x.isLeaf() && x.requiresGrad() && Autograd.isGradEnabled()) {
+            throw new IllegalArgumentException("relu: a leaf tensor that requires grad cannot be used in an in-place operation; "
+                    + "use inplace=false, or apply it to a layer's output");
+        }
         int[] xs = x.shape();
         float[] xv = Ops.dense(x);
         int outN = g.n() * g.c() * g.oh() * g.ow();
-        float[] r = new float[xv.length];
+        float[] r = inplace ? xv : new float[xv.length];
         float[] out = new float[outN];
-        int[] idx = new int[outN];
+        float[] idx = new float[outN]; // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
         Backends.current().reluMaxPool2dForward(r, out, idx, xv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
         if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
@@ -136,7 +142,8 @@ public final class ConvOps {
         // NOTE: relu is internal, so the pool node below is its only consumer, and that node's backward kernel already
         // applies ReLU's mask (it routes dout only where the pooled value is > 0). ReLU's node passes it on unchanged.
         Ops.record(relu, "ReluBackward0", Ops.saved("result", relu), d -> new Tensor[] {d}, x);
-        return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indexTensor(idx, g)), dOut -> {
+        Tensor indices = new Tensor(idx, g.n(), g.c(), g.oh(), g.ow());
+        return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indices), dOut -> {
             float[] dx = new float[xv.length];
             Backends.current().reluMaxPool2dBackward(dx, Ops.dense(dOut), out, idx, g);
             return new Tensor[] {new Tensor(dx, xs)};

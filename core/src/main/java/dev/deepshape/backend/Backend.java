@@ -69,9 +69,10 @@ public interface Backend {
     /**
      * ReLU followed by max pooling, in one pass over x (the reference model's {@code pool(relu(conv(x)))}): relu
      * (N, C, H, W) receives max(x, 0) (NaN stays NaN), out and indices (N, C, OH, OW) the max pooling of relu, exactly
-     * as {@link #relu} then {@link #maxPool2dForward} would give them.
+     * as {@link #relu} then {@link #maxPool2dForward} would give them. The indices are stored as floats (exact below
+     * 2^24 per plane): they are the saved {@code result1} tensor itself. relu may be x (in place).
      */
-    default void reluMaxPool2dForward(float[] relu, float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+    default void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
         MaxPool2dKernels.reluMaxPool2dForward(relu, out, indices, x, g);
     }
 
@@ -79,7 +80,7 @@ public interface Backend {
      * The gradient through both: dx (N, C, H, W) += dout (N, C, OH, OW) routed to the saved indices, where the pooled
      * value {@code out} is not ≤ 0 (where ReLU passed its input). Equals max pooling's backward followed by ReLU's.
      */
-    default void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, int[] indices, Pool2dGeometry g) {
+    default void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
         MaxPool2dKernels.reluMaxPool2dBackward(dx, dout, out, indices, g);
     }
 

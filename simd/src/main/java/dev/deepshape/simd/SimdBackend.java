@@ -41,12 +41,12 @@ public class SimdBackend extends ReferenceBackend {
     }
 
     @Override
-    public void reluMaxPool2dForward(float[] relu, float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+    public void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
         SimdPool.reluMaxPool2dForward(relu, out, indices, x, g);
     }
 
     @Override
-    public void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, int[] indices, Pool2dGeometry g) {
+    public void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
         SimdPool.reluMaxPool2dBackward(dx, dout, out, indices, g);
     }
 

@@ -24,11 +24,14 @@ final class SimdPool {
     private SimdPool() {}
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> IS = S.withLanes(int.class);
     static final int VL = S.length();
 
-    /** Window origins per output pixel of a plane, padded with zeros to a multiple of VL (gathers read every lane). */
-    private static final ConcurrentHashMap<Pool2dGeometry, int[]> ORIGINS = new ConcurrentHashMap<>();
+    /**
+     * Window origins per output pixel of a plane, as floats (exact: a plane has far fewer than 2^24 elements), padded
+     * with zeros to a multiple of VL; the gathers read them through {@link #originsInt}.
+     */
+    private static final ConcurrentHashMap<Pool2dGeometry, float[]> ORIGINS = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Pool2dGeometry, int[]> ORIGINS_INT = new ConcurrentHashMap<>();
 
     /** True when every window of every output pixel lies inside the input plane. */
     static boolean windowsInside(Pool2dGeometry g) {
@@ -37,10 +40,13 @@ final class SimdPool {
                 && (long) (g.ow() - 1) * g.strideW() + (long) (g.kw() - 1) * g.dilW() < g.w();
     }
 
-    private static int[] origins(Pool2dGeometry g) {
-        Pool2dGeometry key = new Pool2dGeometry(0, 0, g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(),
-                g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow());
-        return ORIGINS.computeIfAbsent(key, k -> {
+    private static Pool2dGeometry planeKey(Pool2dGeometry g) {
+        return new Pool2dGeometry(0, 0, g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(),
+                g.dilH(), g.dilW(), g.oh(), g.ow());
+    }
+
+    private static int[] originsInt(Pool2dGeometry g) {
+        return ORIGINS_INT.computeIfAbsent(planeKey(g), k -> {
             int outPlane = k.oh() * k.ow();
             int[] o = new int[(outPlane + VL - 1) / VL * VL];
             for (int oy = 0; oy < k.oh(); oy++) {
@@ -50,29 +56,43 @@ final class SimdPool {
         });
     }
 
+    private static float[] originsFloat(Pool2dGeometry g) {
+        return ORIGINS.computeIfAbsent(planeKey(g), k -> {
+            int[] o = originsInt(k);
+            float[] f = new float[o.length];
+            for (int i = 0; i < o.length; i++) f[i] = o[i];
+            return f;
+        });
+    }
+
     // x is (N, C, H, W), out and indices are (N, C, OH, OW); indices may be null
     static void maxPool2dForward(float[] out, int[] indices, float[] x, Pool2dGeometry g) {
         if (!windowsInside(g)) {
             MaxPool2dKernels.maxPool2dForward(out, indices, x, g);
             return;
         }
-        forward(null, out, indices, x, g);
+        forward(null, out, indices, null, x, g);
     }
 
-    // x and relu are (N, C, H, W), out and indices (N, C, OH, OW): relu = relu(x), then max pooling of relu
-    static void reluMaxPool2dForward(float[] relu, float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+    // x and relu (may be x) are (N, C, H, W), out and indices (N, C, OH, OW): relu = relu(x), then max pooling of
+    // relu; the indices as floats
+    static void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
         if (!windowsInside(g)) {
-            SimdElementwise.relu(relu, x, g.n() * g.c() * g.h() * g.w());
-            MaxPool2dKernels.maxPool2dForward(out, indices, relu, g);
+            MaxPool2dKernels.reluMaxPool2dForward(relu, out, indices, x, g);
             return;
         }
-        forward(relu, out, indices, x, g);
+        forward(relu, out, null, indices, x, g);
     }
 
-    /** With {@code relu} non-null, each plane of x is first rectified into relu (while it is in cache) and pooled from there. */
-    private static void forward(float[] relu, float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+    /**
+     * With {@code relu} non-null, each plane of x is first rectified into relu (while it is in cache) and pooled from
+     * there. The arg-max is carried as a float vector (blended with the same mask as the values) and stored as ints
+     * or as floats.
+     */
+    private static void forward(float[] relu, float[] out, int[] indices, float[] indicesF, float[] x, Pool2dGeometry g) {
         int inPlane = g.h() * g.w(), outPlane = g.oh() * g.ow();
-        int[] origin = origins(g);
+        int[] origin = originsInt(g);
+        float[] originF = originsFloat(g);
         int window = g.kh() * g.kw();
         int[] offset = new int[window]; // each window element's offset from the window's origin, row-major
         for (int ky = 0, e = 0; ky < g.kh(); ky++) {
@@ -92,23 +112,30 @@ final class SimdPool {
                 for (int o = 0; o < outPlane; o += VL) {
                     // NOTE: the padding lanes of the last vector gather at origin 0 (valid memory); they are not stored.
                     FloatVector best = FloatVector.fromArray(S, src, xBase + offset[0], origin, o);
-                    IntVector at = IntVector.fromArray(IS, origin, o);
-                    IntVector arg = at.add(offset[0]);
+                    FloatVector at = FloatVector.fromArray(S, originF, o);
+                    FloatVector arg = at.add((float) offset[0]);
                     for (int e = 1; e < window; e++) {
                         FloatVector v = FloatVector.fromArray(S, src, xBase + offset[e], origin, o);
                         VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN));
                         best = best.blend(v, take);
-                        arg = arg.blend(at.add(offset[e]), take.cast(IS));
+                        arg = arg.blend(at.add((float) offset[e]), take);
                     }
+                    IntVector argI = indices != null ? (IntVector) arg.convert(VectorOperators.F2I, 0) : null;
                     if (o + VL <= outPlane) {
                         best.intoArray(out, oBase + o);
-                        if (indices != null) arg.intoArray(indices, oBase + o);
+                        if (indicesF != null) arg.intoArray(indicesF, oBase + o);
+                        if (argI != null) argI.intoArray(indices, oBase + o);
                     } else { // the plane's last partial vector: through small buffers (a masked store is much slower)
+                        int len = outPlane - o;
                         best.intoArray(tailF, 0);
-                        System.arraycopy(tailF, 0, out, oBase + o, outPlane - o);
-                        if (indices != null) {
-                            arg.intoArray(tailI, 0);
-                            System.arraycopy(tailI, 0, indices, oBase + o, outPlane - o);
+                        System.arraycopy(tailF, 0, out, oBase + o, len);
+                        if (indicesF != null) {
+                            arg.intoArray(tailF, 0);
+                            System.arraycopy(tailF, 0, indicesF, oBase + o, len);
+                        }
+                        if (argI != null) {
+                            argI.intoArray(tailI, 0);
+                            System.arraycopy(tailI, 0, indices, oBase + o, len);
                         }
                     }
                 }
@@ -117,13 +144,13 @@ final class SimdPool {
     }
 
     // dout, out and indices are (N, C, OH, OW); dx (N, C, H, W) += dout at the indices where out is not <= 0
-    static void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, int[] indices, Pool2dGeometry g) {
+    static void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
         int inPlane = g.h() * g.w(), outPlane = g.oh() * g.ow();
         // a scatter with +=, scalar: overlapping windows may send two outputs of one vector to the same input
         Parallel.forRange(g.n() * g.c(), Math.max(1, 16384 / Math.max(1, outPlane)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int xBase = p * inPlane, oBase = p * outPlane;
-                for (int o = oBase; o < oBase + outPlane; o++) if (!(out[o] <= 0f)) dx[xBase + indices[o]] += dout[o];
+                for (int o = oBase; o < oBase + outPlane; o++) if (!(out[o] <= 0f)) dx[xBase + (int) indices[o]] += dout[o];
             }
         });
     }

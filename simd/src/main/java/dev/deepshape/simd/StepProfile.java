@@ -60,9 +60,9 @@ public final class StepProfile {
         double deconv = 2.0 * N * 64 * 7 * 7 * 32 * 4, rnn = 2.0 * N * 6272 * 128 + 2.0 * N * 128 * 128;
         double gru = 2.0 * N * 3 * 64 * (128 + 64), lstm = 2.0 * N * 4 * 32 * (64 + 32), fc = 2.0 * N * 10 * 32;
         cases.add(new Case("conv1", conv1, conv1, () -> images, m.conv1::forward)); // the images need no gradient
-        cases.add(new Case("relu+pool1", 0, 0, () -> grad(rng, N, 32, 28, 28), m.pool::forwardRelu));
+        cases.add(new Case("relu+pool1", 0, 0, () -> grad(rng, N, 32, 28, 28), x -> m.pool.forwardRelu(Ops.reshape(x, x.shape()), true)));
         cases.add(new Case("conv2", conv2, 2 * conv2, () -> grad(rng, N, 32, 14, 14), m.conv2::forward));
-        cases.add(new Case("relu+pool2", 0, 0, () -> grad(rng, N, 64, 14, 14), m.pool::forwardRelu));
+        cases.add(new Case("relu+pool2", 0, 0, () -> grad(rng, N, 64, 14, 14), x -> m.pool.forwardRelu(Ops.reshape(x, x.shape()), true)));
         cases.add(new Case("deconv", deconv, 2 * deconv, () -> grad(rng, N, 64, 7, 7), m.deconv::forward));
         cases.add(new Case("flatten+rnn", rnn, 2 * rnn, () -> grad(rng, N, 32, 14, 14),
                 x -> m.rnn.forward(Ops.unsqueeze(Ops.flatten(x, 1, -1), 1))));

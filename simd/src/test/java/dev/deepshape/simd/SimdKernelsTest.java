@@ -92,10 +92,21 @@ class SimdKernelsTest {
                     float[] reluRef = new float[inLen], relu = new float[inLen];
                     ElementwiseKernels.relu(reluRef, x, inLen);
                     MaxPool2dKernels.maxPool2dForwardNaive(outRef, idxRef, reluRef, g);
-                    simd.reluMaxPool2dForward(relu, out, idx, x, g);
+                    float[] idxF = new float[outLen], expectedF = new float[outLen];
+                    for (int i = 0; i < outLen; i++) expectedF[i] = idxRef[i];
+                    simd.reluMaxPool2dForward(relu, out, idxF, x, g);
                     assertArrayEquals(reluRef, relu, "relu of relu+pool, " + what);
                     assertArrayEquals(outRef, out, "relu+pool output, " + what);
-                    assertArrayEquals(idxRef, idx, "relu+pool indices, " + what);
+                    assertArrayEquals(expectedF, idxF, "relu+pool indices, " + what);
+                    float[] inPlace = x.clone(), outIn = new float[outLen], idxIn = new float[outLen];
+                    simd.reluMaxPool2dForward(inPlace, outIn, idxIn, inPlace, g); // relu written over x
+                    assertArrayEquals(reluRef, inPlace, "in-place relu of relu+pool, " + what);
+                    assertArrayEquals(outRef, outIn, "in-place relu+pool output, " + what);
+                    assertArrayEquals(expectedF, idxIn, "in-place relu+pool indices, " + what);
+                    float[] outCore = new float[outLen], idxCore = new float[outLen], reluCore = new float[inLen];
+                    MaxPool2dKernels.reluMaxPool2dForward(reluCore, outCore, idxCore, x, g);
+                    assertArrayEquals(outRef, outCore, "reference relu+pool output, " + what);
+                    assertArrayEquals(expectedF, idxCore, "reference relu+pool indices, " + what);
 
                     // backward: max pooling's then ReLU's, against the fused kernel
                     float[] dout = random(rnd, outLen);
@@ -103,8 +114,8 @@ class SimdKernelsTest {
                     MaxPool2dKernels.maxPool2dBackwardNaive(dPool, dout, idxRef, g);
                     float[] dxRef = random(rnd, inLen), dx = dxRef.clone(), dxCore = dxRef.clone();
                     ElementwiseKernels.reluBackward(dxRef, dPool, reluRef, inLen);
-                    simd.reluMaxPool2dBackward(dx, dout, out, idx, g);
-                    MaxPool2dKernels.reluMaxPool2dBackward(dxCore, dout, outRef, idxRef, g);
+                    simd.reluMaxPool2dBackward(dx, dout, out, idxF, g);
+                    MaxPool2dKernels.reluMaxPool2dBackward(dxCore, dout, outRef, expectedF, g);
                     assertClose(dxRef, dx, 1e-6, "relu+pool dx, " + what);
                     assertClose(dxRef, dxCore, 1e-6, "reference relu+pool dx, " + what);
                 });
