@@ -34,8 +34,11 @@ final class SimdConv {
     static final int VL = SimdGemm.VL;
     static final int MR = SimdGemm.MR;
     static final int NR = SimdGemm.NR;
-    /** Depth of one pass of the micro-kernel over K (its B panel, KB × NR floats, should stay in L1). */
-    static final int KB = 320;
+    /**
+     * Depth of one pass of the micro-kernel over K: its B panel (KB × NR floats, 20 KB) and A panel (KB × MR) stay in
+     * a 48 KB L1 with room to spare.
+     */
+    static final int KB = 160;
 
     /** Whether this class handles the geometry (else the caller runs the reference kernels). */
     static boolean supports(Conv2dGeometry g) {
@@ -161,13 +164,50 @@ final class SimdConv {
                         int bIdx = (q * k + kb) * NR;
                         for (int t = 0; t < tiles; t++) {
                             int mr = Math.min(MR, m - t * MR);
-                            SimdGemm.kernel(kc, true, packedA, (t * k + kb) * MR, 0, 0, 0, 0, 0, MR, packB, bIdx,
-                                    out, oBase + t * MR * p + q * NR, p, mr, nr, add || kb > 0, s.tile);
+                            int aIdx = (t * k + kb) * MR, cIdx = oBase + t * MR * p + q * NR;
+                            if (nr <= VL) { // the last, narrow panel (e.g. 4 of 196 pixels): half the work
+                                kernelNarrow(kc, packedA, aIdx, packB, bIdx, out, cIdx, p, mr, nr, add || kb > 0, s.tile);
+                            } else {
+                                SimdGemm.kernel(kc, true, packedA, aIdx, 0, 0, 0, 0, 0, MR, packB, bIdx, out, cIdx, p, mr, nr,
+                                        add || kb > 0, s.tile);
+                            }
                         }
                     }
                 }
             }
         });
+    }
+
+    /**
+     * {@link SimdGemm#kernel} for a panel of at most VL columns: an MR × VL tile from kc steps of six broadcasts of
+     * packed A × one vector of packed B (the panel's second vector is zeros and skipped). Stores mr × nr, adding to C
+     * when {@code add}.
+     */
+    static void kernelNarrow(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr,
+                             boolean add, float[] tile) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = aIdx + p * MR;
+            FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
+            c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b, c5);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        for (int r = 0; r < mr; r++) {
+            int ci = cIdx + r * ldc, ti = r * NR;
+            if (add) for (int j = 0; j < nr; j++) c[ci + j] += tile[ti + j];
+            else System.arraycopy(tile, ti, c, ci, nr);
+        }
     }
 
     /** An element of a matrix to pack: A(i, k). */
