@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code deepshape} command: one entry point, one subcommand per job. */
 @Command(name = "deepshape", mixinStandardHelpOptions = true, version = "deepshape 0.1.0",
         description = "PyTorch's basic deep-learning units in Java: train them, and see their dimensions explained.",
-        subcommands = {CommandLine.HelpCommand.class, ShapesCommand.class, SummaryCommand.class, GraphCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class,
+                ShapesCommand.class, SummaryCommand.class, GraphCommand.class, ExportCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,0 +1,180 @@
+package dev.deepshape.train;
+
+import dev.deepshape.autograd.Autograd;
+import dev.deepshape.backend.Backends;
+import dev.deepshape.backend.Parallel;
+import dev.deepshape.nn.CrossEntropyLoss;
+import dev.deepshape.nn.Module;
+import dev.deepshape.optim.Adam;
+import dev.deepshape.tensor.IntTensor;
+import dev.deepshape.tensor.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One real training epoch on preloaded data, timed as the side-by-side comparison with PyTorch and libtorch needs
+ * ({@code bench/compare.sh}): batch {@code batch} in the given order, Adam (lr 1e-3), cross-entropy; then inference
+ * of the whole test set in order (eval mode, no graph, batches of {@code batch}).
+ *
+ * <p>Measured: the epoch's wall time (batch assembly included: copying the images of a batch out of the preloaded
+ * array, also reported alone as {@link Result#batchingSeconds}), the median training step (forward, loss, backward,
+ * Adam step, zero_grad), the test pass's wall time and accuracy, and the process's peak resident set at the end.
+ *
+ * <pre>{@code
+ * EpochBench.Result r = EpochBench.run(model, trainImages, trainLabels, order, testImages, testLabels, 784, new int[] {1, 28, 28}, 64, 2);
+ * }</pre>
+ */
+public final class EpochBench {
+    private EpochBench() {}
+
+    /**
+     * @param epochSeconds wall time of the training epoch
+     * @param stepMedianMs median of the training steps (full batches only)
+     * @param batchingSeconds part of the epoch spent copying batches out of the preloaded arrays
+     * @param inferenceSeconds wall time of the forward passes over the test set
+     * @param peakRssBytes VmHWM at the end (-1 where unknown)
+     */
+    public record Result(String backend, int threads, int batch, int steps, double epochSeconds, double stepMedianMs, double batchingSeconds,
+                         double meanLoss, double trainAccuracy, int testCount, double inferenceSeconds, double testAccuracy, long peakRssBytes,
+                         double loadAverage) {
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", "deepshape");
+            m.put("backend", backend);
+            m.put("threads", threads);
+            m.put("batch", batch);
+            m.put("steps", steps);
+            m.put("epoch_s", epochSeconds);
+            m.put("step_ms", stepMedianMs);
+            m.put("batching_s", batchingSeconds);
+            m.put("loss", meanLoss);
+            m.put("train_accuracy", trainAccuracy);
+            m.put("test_count", testCount);
+            m.put("inference_s", inferenceSeconds);
+            m.put("test_accuracy", testAccuracy);
+            m.put("peak_rss_bytes", peakRssBytes);
+            m.put("load_average", loadAverage);
+            return m;
+        }
+
+        public String text() {
+            return String.format("deepshape (%s backend, %d threads): epoch %.2f s (%d steps of %d; batching %.2f s), median step %.2f ms, "
+                            + "loss %.4f, train accuracy %.2f%%; %d test images in %.3f s, accuracy %.2f%%; peak RSS %.0f MB%n",
+                    backend, threads, epochSeconds, steps, batch, batchingSeconds, stepMedianMs, meanLoss, trainAccuracy, testCount, inferenceSeconds,
+                    testAccuracy, peakRssBytes / 1e6);
+        }
+    }
+
+    /**
+     * Trains {@code model} for one epoch and evaluates it.
+     *
+     * @param trainImages the training images, normalised, image {@code i} at {@code i·imageSize}
+     * @param order the order the training examples are visited in (a permutation of all or some of them)
+     * @param sampleShape one example's shape without the batch, e.g. (1, 28, 28)
+     */
+    public static Result run(Module model, float[] trainImages, int[] trainLabels, int[] order, float[] testImages, int[] testLabels,
+                             int[] sampleShape, int batch, int threads) {
+        int imageSize = 1;
+        for (int d : sampleShape) imageSize *= d;
+        if (trainImages.length != (long) trainLabels.length * imageSize || testImages.length != (long) testLabels.length * imageSize) {
+            throw new IllegalArgumentException("bench --epoch: the images do not hold one " + imageSize + "-value example per label");
+        }
+        for (int i : order) {
+            if (i < 0 || i >= trainLabels.length) throw new IllegalArgumentException("bench --epoch: the order names example " + i + " of " + trainLabels.length);
+        }
+        int before = Parallel.threads();
+        Parallel.setThreads(threads);
+        try {
+            CrossEntropyLoss lossFn = new CrossEntropyLoss();
+            Adam adam = new Adam(model.parameters(), 1e-3f);
+            model.train(true);
+            int steps = (order.length + batch - 1) / batch;
+            double[] stepMs = new double[steps];
+            int full = 0;
+            long batching = 0;
+            double lossSum = 0;
+            long correct = 0;
+            long e0 = System.nanoTime();
+            for (int s = 0; s < steps; s++) {
+                long b0 = System.nanoTime();
+                int from = s * batch, n = Math.min(batch, order.length - from);
+                float[] x = new float[n * imageSize];
+                int[] y = new int[n];
+                for (int i = 0; i < n; i++) {
+                    int k = order[from + i];
+                    System.arraycopy(trainImages, k * imageSize, x, i * imageSize, imageSize);
+                    y[i] = trainLabels[k];
+                }
+                Tensor input = new Tensor(x, withBatch(n, sampleShape));
+                IntTensor target = new IntTensor(y, new int[] {n});
+                long t0 = System.nanoTime();
+                batching += t0 - b0;
+                Tensor logits = model.forward(input);
+                Tensor loss = lossFn.forward(logits, target);
+                loss.backward();
+                adam.step();
+                adam.zeroGrad();
+                long t1 = System.nanoTime();
+                if (n == batch) stepMs[full++] = Bench.ms(t1 - t0);
+                lossSum += loss.item();
+                correct += CrossEntropyLoss.correct(logits, target);
+            }
+            double epoch = (System.nanoTime() - e0) / 1e9;
+
+            model.eval();
+            long testCorrect = 0;
+            long i0 = System.nanoTime();
+            try (var ignored = Autograd.noGrad()) {
+                for (int from = 0; from < testLabels.length; from += batch) {
+                    int n = Math.min(batch, testLabels.length - from);
+                    float[] x = java.util.Arrays.copyOfRange(testImages, from * imageSize, (from + n) * imageSize);
+                    Tensor logits = model.forward(new Tensor(x, withBatch(n, sampleShape)));
+                    testCorrect += CrossEntropyLoss.correct(logits, new IntTensor(java.util.Arrays.copyOfRange(testLabels, from, from + n), new int[] {n}));
+                }
+            }
+            double inference = (System.nanoTime() - i0) / 1e9;
+            model.train(true);
+            return new Result(Backends.current().name(), threads, batch, steps, epoch, Bench.median(java.util.Arrays.copyOf(stepMs, full)),
+                    batching / 1e9, lossSum / steps, 100.0 * correct / order.length, testLabels.length, inference,
+                    100.0 * testCorrect / testLabels.length, Bench.peakRssBytes(), Bench.loadAverage());
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    private static int[] withBatch(int n, int[] sampleShape) {
+        int[] s = new int[sampleShape.length + 1];
+        s[0] = n;
+        System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
+        return s;
+    }
+
+    /** The int32 little-endian indices of a training order file (what {@code bench/compare.sh} writes for every contestant). */
+    public static int[] readOrder(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        if (bytes.length % 4 != 0 || bytes.length == 0) {
+            throw new IllegalArgumentException("--order " + file + ": expected int32 little-endian indices, got " + bytes.length + " bytes (not a positive multiple of 4)");
+        }
+        int[] p = new int[bytes.length / 4];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(p);
+        return p;
+    }
+
+    /**
+     * MNIST preloaded by {@link dev.deepshape.data.Mnist} (torchvision's files and transform, {@code x = (p/255 − 0.5)/0.5}):
+     * images of 28×28, image {@code i} at {@code i·784}.
+     */
+    public record Mnist(float[] trainImages, int[] trainLabels, float[] testImages, int[] testLabels) {
+        /** Reads both splits from {@code dir} (raw or {@code .gz}, or torchvision's MNIST/raw below it); downloads nothing. */
+        public static Mnist load(Path dir) throws IOException {
+            dev.deepshape.data.Mnist.Dataset train = dev.deepshape.data.Mnist.load(dir, true, null);
+            dev.deepshape.data.Mnist.Dataset test = dev.deepshape.data.Mnist.load(dir, false, null);
+            return new Mnist(train.images(), train.labels(), test.images(), test.labels());
+        }
+    }
+}
