@@ -81,6 +81,45 @@ class FusedReluPoolTest {
         assertArrayEquals(grads[0], grads[1]);
     }
 
+    @org.junit.jupiter.api.Test
+    void sequentialFusesReluThenPoolWithTheSameValuesGraphAndGradients() {
+        float[][] results = new float[2][];
+        String[] graphs = new String[2];
+        for (int run = 0; run < 2; run++) {
+            Rng.manualSeed(21);
+            dev.deepshape.nn.Sequential seq = new dev.deepshape.nn.Sequential(new Conv2d(2, 3, 3, 1, 1), new dev.deepshape.nn.ReLU(),
+                    new MaxPool2d(2), new dev.deepshape.nn.ReLU(), new MaxPool2d(2));
+            Tensor x = Tensor.randn(new Rng(22), 2, 2, 8, 8).requiresGrad(true);
+            Tensor y = run == 0 ? seq.forward(x) : unfused(seq, x); // run 0: Sequential.forward (fused); run 1: layer by layer
+            y.backward(Tensor.randn(new Rng(23), y.shape()));
+            float[] w = seq.namedParameters().get("0.weight").grad().toArray();
+            results[run] = concat(y.toArray(), x.grad().toArray(), w);
+            StringBuilder g = new StringBuilder();
+            for (Tensor t = y; t.gradFn() != null; t = t.gradFn().inputs().getFirst()) g.append(t.gradFn().op()).append(' ');
+            graphs[run] = g.toString();
+        }
+        assertArrayEquals(results[1], results[0]);
+        assertEquals(graphs[1], graphs[0]);
+        assertEquals("MaxPool2DWithIndicesBackward0 ReluBackward0 MaxPool2DWithIndicesBackward0 ReluBackward0 ConvolutionBackward0 ", graphs[0]);
+    }
+
+    private static Tensor unfused(dev.deepshape.nn.Sequential seq, Tensor x) {
+        for (dev.deepshape.nn.Module m : seq.layers()) x = m.forward(x);
+        return x;
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) n += p.length;
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
     @ParameterizedTest(name = "inplace={0}")
     @ValueSource(booleans = {true})
     void inPlaceOnALeafThatRequiresGradIsRefused(boolean inplace) {
