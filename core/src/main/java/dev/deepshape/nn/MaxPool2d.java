@@ -69,6 +69,16 @@ public class MaxPool2d extends Module {
         return ConvOps.maxPool2d(x, kernelSize, stride, padding, dilation, ceilMode);
     }
 
+    /**
+     * {@code pool(relu(x))} with one fused kernel (forward and backward); the result and the autograd graph are those
+     * of {@code forward(Ops.relu(x))}. With {@code inplace} the ReLU overwrites x, as {@code nn.ReLU(inplace=True)}:
+     * only for an x that nothing reads afterwards (a layer's temporary output). x is (N, C, H, W) or (C, H, W).
+     */
+    public Tensor forwardRelu(Tensor x, boolean inplace) {
+        shapeRule().check(x.shapeRef());
+        return ConvOps.reluMaxPool2d(x, kernelSize, stride, padding, dilation, ceilMode, inplace);
+    }
+
     /** The output shape for an input of shape (N, C, H, W) or (C, H, W), by the formula above; a {@link ShapeException} when it does not fit. */
     public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
 
