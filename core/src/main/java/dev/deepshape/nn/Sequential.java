@@ -31,6 +31,14 @@ public class Sequential extends Module {
     /** The name of each step, in order (a reused module repeats its name). */
     public List<String> layerNames() { return List.copyOf(names); }
 
+    /** The output shape of the whole chain: each layer's rule applied in turn, without running anything. */
+    @Override
+    public int[] outputShape(int[] inputShape) {
+        int[] shape = inputShape;
+        for (Module m : layers) shape = m.outputShape(shape);
+        return shape;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         for (int i = 0; i < layers.size(); i++) {
