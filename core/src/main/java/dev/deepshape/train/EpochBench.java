@@ -22,7 +22,7 @@ import java.util.Map;
  * of the whole test set in order (eval mode, no graph, batches of {@code batch}).
  *
  * <p>Measured: the epoch's wall time (batch assembly included: normalising the images of a batch out of the preloaded
- * bytes into one reused array, also reported alone as {@link Result#batchingSeconds}), the median training step (forward, loss, backward,
+ * bytes, also reported alone as {@link Result#batchingSeconds}), the median training step (forward, loss, backward,
  * Adam step, zero_grad), the test pass's wall time and accuracy, and the process's peak resident set at the end.
  *
  * <pre>{@code
@@ -101,14 +101,11 @@ public final class EpochBench {
             long batching = 0;
             double lossSum = 0;
             long correct = 0;
-            // NOTE: one input buffer for every full batch: a step is done with its input (and its graph) before the
-            // next batch is written, so reusing it is safe here, unlike in a DataLoader whose batches escape
-            float[] xFull = new float[batch * imageSize];
             long e0 = System.nanoTime();
             for (int s = 0; s < steps; s++) {
                 long b0 = System.nanoTime();
                 int from = s * batch, n = Math.min(batch, order.length - from);
-                float[] x = n == batch ? xFull : new float[n * imageSize];
+                float[] x = new float[n * imageSize];
                 int[] y = new int[n];
                 train.copyImages(order, from, from + n, x, 0);
                 for (int i = 0; i < n; i++) y[i] = trainLabels[order[from + i]];
@@ -136,7 +133,7 @@ public final class EpochBench {
             try (var ignored = Autograd.noGrad()) {
                 for (int from = 0; from < testLabels.length; from += batch) {
                     int n = Math.min(batch, testLabels.length - from);
-                    float[] x = n == batch ? xFull : new float[n * imageSize];
+                    float[] x = new float[n * imageSize];
                     test.copyImages(inOrder, from, from + n, x, 0);
                     Tensor logits = model.forward(new Tensor(x, withBatch(n, sampleShape)));
                     testCorrect += CrossEntropyLoss.correct(logits, new IntTensor(java.util.Arrays.copyOfRange(testLabels, from, from + n), new int[] {n}));
