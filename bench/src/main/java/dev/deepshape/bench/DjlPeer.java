@@ -192,7 +192,7 @@ public final class DjlPeer {
             long[] y = new long[n];
             for (int i = 0; i < n; i++) {
                 int k = order[from + i];
-                System.arraycopy(mnist.trainImages(), k * image, x, i * image, image);
+                mnist.train().copyImage(k, x, i * image); // normalised from the preloaded bytes, as deepshape's bench does
                 y[i] = mnist.trainLabels()[k];
             }
             try (NDManager sub = manager.newSubManager()) {
@@ -222,7 +222,9 @@ public final class DjlPeer {
         for (int from = 0; from < testCount; from += BATCH) {
             int n = Math.min(BATCH, testCount - from);
             try (NDManager sub = manager.newSubManager()) {
-                NDArray input = sub.create(Arrays.copyOfRange(mnist.testImages(), from * image, (from + n) * image), new Shape(n, 1, 28, 28));
+                float[] x = new float[n * image];
+                for (int i = 0; i < n; i++) mnist.test().copyImage(from + i, x, i * image);
+                NDArray input = sub.create(x, new Shape(n, 1, 28, 28));
                 NDArray logits = net.forward(ps, new NDList(input), false).singletonOrThrow();
                 long[] labels = new long[n];
                 for (int i = 0; i < n; i++) labels[i] = mnist.testLabels()[from + i];

@@ -119,7 +119,7 @@ public final class BenchCommand implements Callable<Integer> {
         Module model = ModelBuilder.build(spec);
         cl.getErr().println("deepshape bench --epoch: " + spec.source() + " on " + visit.length + " images from " + dir + ", " + Backends.current().name()
                 + " backend, " + nThreads + " thread(s)...");
-        EpochBench.Result r = EpochBench.run(model, mnist.trainImages(), mnist.trainLabels(), visit, mnist.testImages(), mnist.testLabels(), sample, batchSize, nThreads);
+        EpochBench.Result r = EpochBench.run(model, mnist.train(), visit, mnist.test(), sample, batchSize, nThreads);
         out.print(json ? Json.write(r.toJson()) + "\n" : r.text());
         out.flush();
         return 0;

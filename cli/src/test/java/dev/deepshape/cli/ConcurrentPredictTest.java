@@ -57,9 +57,10 @@ class ConcurrentPredictTest {
         net.eval();
 
         List<Path> images = new ArrayList<>();
+        float[] pixels = test.images();
         for (int i = 0; i < IMAGES; i++) {
             float[] g = new float[784];
-            for (int p = 0; p < 784; p++) g[p] = Math.round((test.images()[i * 784 + p] * 0.5f + 0.5f) * 255f);
+            for (int p = 0; p < 784; p++) g[p] = Math.round((pixels[i * 784 + p] * 0.5f + 0.5f) * 255f);
             images.add(ImageInputTest.png(dir.resolve("digit" + i + ".png"), g, 28, 28, 3, i % 2 == 0, "png"));
         }
         float[][] expected = new float[IMAGES][];

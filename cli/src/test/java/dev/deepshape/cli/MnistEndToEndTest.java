@@ -52,7 +52,8 @@ class MnistEndToEndTest {
         List<String> args = new ArrayList<>(List.of("predict", "--checkpoint", run.resolve(Checkpoint.MODEL_FILE).toString()));
         for (int i = 0; i < 10; i++) {
             float[] g = new float[784];
-            for (int p = 0; p < 784; p++) g[p] = (test.images()[i * 784 + p] * 0.5f + 0.5f) * 255f;
+            test.copyImage(i, g, 0);
+            for (int p = 0; p < 784; p++) g[p] = (g[p] * 0.5f + 0.5f) * 255f;
             args.add(ImageInputTest.png(dir.resolve("digit" + i + ".png"), g, 28, 28, 1, false, "png").toString());
             args.add(ImageInputTest.png(dir.resolve("ink" + i + ".jpg"), g, 28, 28, 4, true, "jpg").toString());
         }

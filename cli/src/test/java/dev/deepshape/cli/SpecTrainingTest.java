@@ -83,7 +83,8 @@ class SpecTrainingTest {
 
         Mnist.Dataset test = Mnist.load(Mnist.dataDir(null), false, null);
         float[] g = new float[784];
-        for (int p = 0; p < 784; p++) g[p] = (test.images()[p] * 0.5f + 0.5f) * 255f;
+        test.copyImage(0, g, 0);
+        for (int p = 0; p < 784; p++) g[p] = (g[p] * 0.5f + 0.5f) * 255f;
         Path png = ImageInputTest.png(dir.resolve("digit.png"), g, 28, 28, 1, false, "png");
         CliRun predict = CliRun.of("predict", "--checkpoint", run.resolve(Checkpoint.CHECKPOINT_FILE).toString(), png.toString());
         assertEquals(0, predict.code(), predict.err());

@@ -75,7 +75,7 @@ public final class Autograd {
             throw new IllegalArgumentException("gradient of shape " + Shapes.str(gradient.shapeRef()) + " for output of shape " + Shapes.str(root.shapeRef()));
         }
         if (root.isLeaf()) {
-            accumulateLeaf(root, gradient);
+            accumulateLeaf(root, gradient, false);
             return;
         }
         List<Tensor> order = topologicalOrder(root);
@@ -110,16 +110,18 @@ public final class Autograd {
                 }
                 Tensor[] dInputs = node.apply(g);
                 if (hook != null) hook.onGradients(node, dInputs);
+                boolean fresh = node.freshGradients();
                 for (int k = 0; k < inputs.length; k++) {
                     Tensor in = inputs[k];
                     if (in == null || !in.requiresGrad() || dInputs[k] == null) continue;
                     if (in.isLeaf()) {
-                        accumulateLeaf(in, dInputs[k]);
+                        accumulateLeaf(in, dInputs[k], fresh);
                         continue;
                     }
                     Tensor acc = grads.get(in);
                     if (acc == null) {
                         grads.put(in, dInputs[k]);
+                        if (fresh) owned.add(dInputs[k]); // nobody else holds it: later gradients may be added into it
                     } else if (owned.contains(acc)) {
                         addInto(acc, dInputs[k]);
                     } else {
@@ -182,11 +184,13 @@ public final class Autograd {
         return order;
     }
 
-    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+    /** {@code leaf.grad += g}; a {@code fresh} gradient (see {@link Node#freshGradients()}) may become the grad itself. */
+    private static void accumulateLeaf(Tensor leaf, Tensor g, boolean fresh) {
         Tensor dense = g.isContiguous() && g.offset() == 0 && g.storage().length == g.numel() ? g : new Tensor(g.toArray(), g.shapeRef());
         if (leaf.grad() == null) {
-            // NOTE: copy, so that a later += into the leaf's grad never writes into a tensor the graph still uses.
-            leaf.setGrad(new Tensor(dense.data().clone(), leaf.shapeRef()));
+            // NOTE: copy, so that a later += into the leaf's grad never writes into a tensor the graph still uses; a
+            // fresh gradient is used by nothing else, so it is adopted as it is.
+            leaf.setGrad(fresh && dense == g ? new Tensor(g.storage(), leaf.shapeRef()) : new Tensor(dense.data().clone(), leaf.shapeRef()));
         } else {
             float[] acc = leaf.grad().data();
             float[] d = dense.data();

@@ -49,7 +49,7 @@ public final class ConvOps {
         float[] out = new float[g.n() * g.oc() * g.oh() * g.ow()];
         Backends.current().conv2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.oc(), g.oh(), g.ow());
-        return Ops.record(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
+        return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
             float[] dx = x.requiresGrad() ? new float[xv.length] : null;
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
@@ -81,7 +81,7 @@ public final class ConvOps {
         float[] out = new float[g.n() * g.c() * g.h() * g.w()];
         Backends.current().convTranspose2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.h(), g.w());
-        return Ops.record(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
+        return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
             float[] dx = x.requiresGrad() ? new float[xv.length] : null;
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
@@ -99,18 +99,8 @@ public final class ConvOps {
      */
     public static Tensor maxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
         if (x.dim() == 3) return unbatched(x, t -> maxPool2d(t, kernelSize, stride, padding, dilation, ceilMode));
-        if (x.dim() != 4) {
-            throw new IllegalArgumentException("max_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got " + Shapes.str(x.shapeRef()));
-        }
-        int[] xs = x.shapeRef();
-        Pool2dGeometry g;
-        try {
-            g = Pool2dGeometry.of(xs[0], xs[1], xs[2], xs[3], kernelSize, stride, padding, dilation, ceilMode);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("max_pool2d: input " + Shapes.str(xs) + " is too small for kernel_size (" + kernelSize[0] + ", "
-                    + kernelSize[1] + "), padding (" + padding[0] + ", " + padding[1] + "), dilation (" + dilation[0] + ", " + dilation[1]
-                    + "): " + e.getMessage(), e);
-        }
+        Pool2dGeometry g = poolGeometry(x, kernelSize, stride, padding, dilation, ceilMode);
+        int[] xs = x.shape();
         float[] xv = Ops.dense(x);
         int outN = g.n() * g.c() * g.oh() * g.ow();
         float[] out = new float[outN];
@@ -118,14 +108,67 @@ public final class ConvOps {
         Backends.current().maxPool2dForward(out, idx, xv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
         if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
-        float[] idxF = new float[outN]; // PyTorch saves an int64 tensor; a float copy is exact below 2^24 per plane
-        for (int i = 0; i < outN; i++) idxF[i] = idx[i];
-        Tensor indices = new Tensor(idxF, g.n(), g.c(), g.oh(), g.ow());
-        return Ops.record(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", x, "result1", indices), dOut -> {
+        return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", x, "result1", indexTensor(idx, g)), dOut -> {
             float[] dx = new float[xv.length];
             Backends.current().maxPool2dBackward(dx, Ops.dense(dOut), idx, g);
-            return new Tensor[] {new Tensor(dx, xs.clone())};
+            return new Tensor[] {new Tensor(dx, xs)};
         }, x);
+    }
+
+    /**
+     * {@code F.max_pool2d(F.relu(x), ...)} (arguments as {@link #maxPool2d}) with one backend kernel for both, forward
+     * and backward. The graph is the one the two calls would record: a {@code ReluBackward0} node whose result feeds a
+     * {@code MaxPool2DWithIndicesBackward0} node. With {@code inplace} (as {@code F.relu(x, inplace=True)}) the ReLU
+     * overwrites x's storage instead of allocating its result: only for an x that nothing else reads afterwards.
+     */
+    public static Tensor reluMaxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode,
+                                       boolean inplace) {
+        if (x.dim() == 3) return unbatched(x, t -> reluMaxPool2d(t, kernelSize, stride, padding, dilation, ceilMode, inplace));
+        Pool2dGeometry g = poolGeometry(x, kernelSize, stride, padding, dilation, ceilMode);
+        if (inplace && x.isLeaf() && x.requiresGrad() && Autograd.isGradEnabled()) {
+            throw new IllegalArgumentException("relu: a leaf tensor that requires grad cannot be used in an in-place operation; "
+                    + "use inplace=false, or apply it to a layer's output");
+        }
+        int[] xs = x.shape();
+        float[] xv = Ops.dense(x);
+        int outN = g.n() * g.c() * g.oh() * g.ow();
+        float[] r = inplace ? xv : new float[xv.length];
+        float[] out = new float[outN];
+        float[] idx = new float[outN]; // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
+        Backends.current().reluMaxPool2dForward(r, out, idx, xv, g);
+        Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
+        if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
+        Tensor relu = new Tensor(r, xs);
+        // NOTE: relu is internal, so the pool node below is its only consumer, and that node's backward kernel already
+        // applies ReLU's mask (it routes dout only where the pooled value is > 0). ReLU's node passes it on unchanged.
+        Ops.record(relu, "ReluBackward0", Ops.saved("result", relu), d -> new Tensor[] {d}, x);
+        Tensor indices = new Tensor(idx, g.n(), g.c(), g.oh(), g.ow());
+        return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indices), dOut -> {
+            float[] dx = new float[xv.length];
+            Backends.current().reluMaxPool2dBackward(dx, Ops.dense(dOut), out, idx, g);
+            return new Tensor[] {new Tensor(dx, xs)};
+        }, relu);
+    }
+
+    private static Pool2dGeometry poolGeometry(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        if (x.dim() != 4) {
+            throw new IllegalArgumentException("max_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got " + Shapes.str(x.shapeRef()));
+        }
+        int[] xs = x.shapeRef();
+        try {
+            return Pool2dGeometry.of(xs[0], xs[1], xs[2], xs[3], kernelSize, stride, padding, dilation, ceilMode);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("max_pool2d: input " + Shapes.str(xs) + " is too small for kernel_size (" + kernelSize[0] + ", "
+                    + kernelSize[1] + "), padding (" + padding[0] + ", " + padding[1] + "), dilation (" + dilation[0] + ", " + dilation[1]
+                    + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** The argmax indices as the saved {@code result1} tensor (PyTorch's is int64; a float copy is exact below 2^24 per plane). */
+    private static Tensor indexTensor(int[] idx, Pool2dGeometry g) {
+        float[] idxF = new float[idx.length];
+        for (int i = 0; i < idx.length; i++) idxF[i] = idx[i];
+        return new Tensor(idxF, g.n(), g.c(), g.oh(), g.ow());
     }
 
     private static Tensor unbatched(Tensor x, Function<Tensor, Tensor> op) {

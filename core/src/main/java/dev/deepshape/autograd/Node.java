@@ -29,18 +29,31 @@ public final class Node {
     private final Map<String, Tensor> saved;
     private final Backward backward;
     private final SliceGradient slice;
+    private final boolean freshGradients;
 
     public Node(String op, Tensor[] inputs, Map<String, Tensor> saved, Backward backward) {
-        this(op, inputs, saved, backward, null);
+        this(op, inputs, saved, backward, null, false);
     }
 
     Node(String op, Tensor[] inputs, Map<String, Tensor> saved, Backward backward, SliceGradient slice) {
+        this(op, inputs, saved, backward, slice, false);
+    }
+
+    Node(String op, Tensor[] inputs, Map<String, Tensor> saved, Backward backward, SliceGradient slice, boolean freshGradients) {
         this.op = op;
         this.inputs = inputs;
         this.saved = saved == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(saved));
         this.backward = backward;
         this.slice = slice;
+        this.freshGradients = freshGradients;
     }
+
+    /**
+     * True when every gradient the backward function returns is a dense tensor it has just allocated and keeps no
+     * reference to (the fused kernels' nodes): the engine may then adopt it as a leaf's {@code .grad} or add into it
+     * in place instead of copying it.
+     */
+    boolean freshGradients() { return freshGradients; }
 
     /** Non-null for view ops whose backward scatters into a region of the input. */
     SliceGradient slice() { return slice; }

@@ -21,11 +21,23 @@ public final class Ops {
 
     /** Records {@code out = op(inputs)} when grad mode is on and any input requires a gradient. Returns {@code out}. */
     public static Tensor record(Tensor out, String op, Map<String, Tensor> saved, Node.Backward backward, Tensor... inputs) {
+        return record(out, op, saved, backward, false, inputs);
+    }
+
+    /**
+     * As {@link #record}, for a backward function whose gradients are all freshly allocated dense tensors that it keeps
+     * no reference to, so the engine may adopt them without a copy (see {@link Node#freshGradients()}).
+     */
+    static Tensor recordFresh(Tensor out, String op, Map<String, Tensor> saved, Node.Backward backward, Tensor... inputs) {
+        return record(out, op, saved, backward, true, inputs);
+    }
+
+    private static Tensor record(Tensor out, String op, Map<String, Tensor> saved, Node.Backward backward, boolean fresh, Tensor... inputs) {
         if (!Autograd.isGradEnabled()) return out;
         boolean any = false;
         for (Tensor t : inputs) if (t != null && t.requiresGrad()) any = true;
         if (!any) return out;
-        out.setGradFn(new Node(op, inputs, saved, backward));
+        out.setGradFn(new Node(op, inputs, saved, backward, null, fresh));
         return out;
     }
 
@@ -403,9 +415,18 @@ public final class Ops {
         return (float) (e / (1.0 + e));
     }
 
+    /** {@code torch.relu}: max(x, 0), a NaN stays NaN; the gradient passes where the result is not ≤ 0. Backend kernels. */
     public static Tensor relu(Tensor x) {
-        Tensor out = map(x, v -> v > 0 ? v : 0f);
-        return record(out, "ReluBackward0", saved("result", out), g -> new Tensor[] {zip(g, out, (d, y) -> y > 0 ? d : 0f)}, x);
+        float[] in = dense(x);
+        float[] y = new float[in.length];
+        Backends.current().relu(y, in, in.length);
+        int[] shape = x.shape();
+        Tensor out = new Tensor(y, shape);
+        return record(out, "ReluBackward0", saved("result", out), g -> {
+            float[] dx = new float[y.length];
+            Backends.current().reluBackward(dx, dense(g), y, y.length);
+            return new Tensor[] {new Tensor(dx, shape)};
+        }, x);
     }
 
     public static Tensor exp(Tensor x) {
@@ -605,7 +626,7 @@ public final class Ops {
         int[] shape = xs.clone();
         shape[shape.length - 1] = outF;
         Tensor result = new Tensor(out, shape);
-        return record(result, bias != null ? "AddmmBackward0" : "MmBackward0", saved("mat1", x, "mat2", weight), g -> {
+        return recordFresh(result, bias != null ? "AddmmBackward0" : "MmBackward0", saved("mat1", x, "mat2", weight), g -> {
             float[] dy = dense(g);
             Tensor dx = null, dw = null, db = null;
             if (x.requiresGrad()) { // dX = dY·W

@@ -27,7 +27,7 @@ public final class RecurrentOps {
         float[] h = new float[n * hidden];
         RecurrentKernels.rnnCellForward(h, x, hp, w, b, relu, n, hidden);
         Tensor out = new Tensor(h, n, hidden);
-        return Ops.record(out, relu ? "RnnReluCellBackward" : "RnnTanhCellBackward",
+        return Ops.recordFresh(out, relu ? "RnnReluCellBackward" : "RnnTanhCellBackward",
                 Ops.saved("hx", hPrev, "w_hh", weightHh, "result", out), d -> {
                     Grads g = Grads.of(gx, hPrev, null, weightHh, biasHh);
                     RecurrentKernels.rnnCellBackward(g.dgx, g.dhPrev, g.dwhh, g.dbhh, Ops.dense(d), h, hp, w, relu, n, hidden);
@@ -48,7 +48,7 @@ public final class RecurrentOps {
         GruSaved saved = GruSaved.allocate(n, hidden);
         RecurrentKernels.gruCellForward(h, saved, x, hp, w, b, n, hidden);
         Tensor out = new Tensor(h, n, hidden);
-        return Ops.record(out, "GruCellBackward", Ops.saved("hx", hPrev, "w_hh", weightHh, "result", out), d -> {
+        return Ops.recordFresh(out, "GruCellBackward", Ops.saved("hx", hPrev, "w_hh", weightHh, "result", out), d -> {
             Grads g = Grads.of(gx, hPrev, null, weightHh, biasHh);
             RecurrentKernels.gruCellBackward(g.dgx, g.dhPrev, g.dwhh, g.dbhh, Ops.dense(d), saved, hp, w, n, hidden);
             return g.tensors(gx, hPrev, null, weightHh, biasHh);
@@ -69,7 +69,7 @@ public final class RecurrentOps {
         LstmSaved saved = LstmSaved.allocate(n, hidden);
         RecurrentKernels.lstmCellForward(hc, saved, x, hp, cp, w, b, n, hidden);
         Tensor out = new Tensor(hc, n, 2 * hidden);
-        return Ops.record(out, "LstmCellBackward", Ops.saved("hx", hPrev, "cx", cPrev, "w_hh", weightHh), d -> {
+        return Ops.recordFresh(out, "LstmCellBackward", Ops.saved("hx", hPrev, "cx", cPrev, "w_hh", weightHh), d -> {
             Grads g = Grads.of(gx, hPrev, cPrev, weightHh, biasHh);
             RecurrentKernels.lstmCellBackward(g.dgx, g.dhPrev, g.dcPrev, g.dwhh, g.dbhh, Ops.dense(d), saved, hp, cp, w, n, hidden);
             return g.tensors(gx, hPrev, cPrev, weightHh, biasHh);

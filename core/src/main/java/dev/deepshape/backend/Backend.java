@@ -65,4 +65,47 @@ public interface Backend {
     default void maxPool2dBackward(float[] dx, float[] dout, int[] indices, Pool2dGeometry g) {
         MaxPool2dKernels.maxPool2dBackward(dx, dout, indices, g);
     }
+
+    /**
+     * ReLU followed by max pooling, in one pass over x (the reference model's {@code pool(relu(conv(x)))}): relu
+     * (N, C, H, W) receives max(x, 0) (NaN stays NaN), out and indices (N, C, OH, OW) the max pooling of relu, exactly
+     * as {@link #relu} then {@link #maxPool2dForward} would give them. The indices are stored as floats (exact below
+     * 2^24 per plane): they are the saved {@code result1} tensor itself. relu may be x (in place).
+     */
+    default void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
+        MaxPool2dKernels.reluMaxPool2dForward(relu, out, indices, x, g);
+    }
+
+    /**
+     * The gradient through both: dx (N, C, H, W) += dout (N, C, OH, OW) routed to the saved indices, where the pooled
+     * value {@code out} is not ≤ 0 (where ReLU passed its input). Equals max pooling's backward followed by ReLU's.
+     */
+    default void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
+        MaxPool2dKernels.reluMaxPool2dBackward(dx, dout, out, indices, g);
+    }
+
+    // ---- elementwise
+
+    /** {@code out = relu(x)} over the first n elements; a NaN stays NaN, as {@code torch.relu}. */
+    default void relu(float[] out, float[] x, int n) {
+        ElementwiseKernels.relu(out, x, n);
+    }
+
+    /** ReLU's gradient: {@code dx += dout} where relu's result {@code out} is not ≤ 0, over n elements. */
+    default void reluBackward(float[] dx, float[] dout, float[] out, int n) {
+        ElementwiseKernels.reluBackward(dx, dout, out, n);
+    }
+
+    // ---- optimiser
+
+    /**
+     * One Adam step over n elements, in place (p, expAvg, expAvgSq, maxExpAvgSq; the last is null without amsgrad),
+     * with the scalars {@link dev.deepshape.optim.Adam} forms. Must stay bit-exact with {@link AdamKernels#adamUpdate}.
+     */
+    default void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int n,
+                            float negStepSize, float bc2Sqrt, float beta1, float oneMinusBeta1, float beta2,
+                            float oneMinusBeta2, float eps, float weightDecay) {
+        AdamKernels.adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, n, negStepSize, bc2Sqrt, beta1, oneMinusBeta1,
+                beta2, oneMinusBeta2, eps, weightDecay);
+    }
 }

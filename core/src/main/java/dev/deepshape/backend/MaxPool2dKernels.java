@@ -98,4 +98,27 @@ public final class MaxPool2dKernels {
             }
         });
     }
+
+    // ---------------------------------------------------------------- fused with the ReLU before it
+
+    // x and relu (may be x) are (N, C, H, W), out and indices (N, C, OH, OW): relu = relu(x), then max pooling of
+    // relu; the indices as floats (the saved result1 tensor)
+    public static void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
+        ElementwiseKernels.relu(relu, x, g.n() * g.c() * g.h() * g.w());
+        int[] idx = new int[indices.length];
+        maxPool2dForwardNaive(out, idx, relu, g);
+        for (int i = 0; i < idx.length; i++) indices[i] = idx[i];
+    }
+
+    // dout, out and indices are (N, C, OH, OW); dx (N, C, H, W) += dout at the indices where out is not <= 0
+    public static void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
+        int inPlane = g.h() * g.w(), outPlane = g.oh() * g.ow();
+        // out[o] is relu's value at indices[o], so "out > 0" is ReLU's own mask at the one element that gets a gradient
+        for (int p = 0; p < g.n() * g.c(); p++) {
+            for (int o = 0; o < outPlane; o++) {
+                int k = p * outPlane + o;
+                if (!(out[k] <= 0f)) dx[p * inPlane + (int) indices[k]] += dout[k];
+            }
+        }
+    }
 }

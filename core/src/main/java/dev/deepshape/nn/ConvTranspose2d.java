@@ -1,9 +1,7 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
-import dev.deepshape.shape.ShapeException;
 import dev.deepshape.shape.ShapeRule;
-import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
@@ -32,7 +30,6 @@ public class ConvTranspose2d extends Module {
     public final int[] dilation;
     private Tensor weight;
     private Tensor bias;
-    private ShapeRule rule;
 
     /** {@code nn.ConvTranspose2d(in, out, kernel_size)}: stride 1, no padding. */
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize) {
@@ -88,15 +85,6 @@ public class ConvTranspose2d extends Module {
     public Tensor forward(Tensor x) {
         shapeRule().check(x.shapeRef());
         return ConvOps.convTranspose2d(x, weight, bias, stride, padding, outputPadding, groups, dilation);
-    }
-
-    /** The output shape for an input of shape (N, C_in, H, W) or (C_in, H, W), by the formula above; a {@link ShapeException} when it does not fit. */
-    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
-
-    /** This layer's shape rule: the output shape, the formulas with numbers, the parameter shapes and the input checks. */
-    public ShapeRule shapeRule() {
-        if (rule == null) rule = ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
-        return rule;
     }
 
     @Override

@@ -1,9 +1,7 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.Ops;
-import dev.deepshape.shape.ShapeException;
 import dev.deepshape.shape.ShapeRule;
-import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Tensor;
 
 /**
@@ -13,7 +11,6 @@ import dev.deepshape.tensor.Tensor;
 public class Flatten extends Module {
     public final int startDim;
     public final int endDim;
-    private ShapeRule rule;
 
     public Flatten() { this(1, -1); }
 
@@ -26,15 +23,6 @@ public class Flatten extends Module {
     public Tensor forward(Tensor x) {
         shapeRule().check(x.shapeRef());
         return Ops.flatten(x, startDim, endDim);
-    }
-
-    /** The output shape: dimensions start_dim..end_dim merged into their product; a {@link ShapeException} naming the layer when they are out of range. */
-    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
-
-    /** This layer's shape rule. */
-    public ShapeRule shapeRule() {
-        if (rule == null) rule = ShapeRules.of(this);
-        return rule;
     }
 
     @Override public String extraRepr() { return "start_dim=" + startDim + ", end_dim=" + endDim; }

@@ -1,9 +1,7 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.Ops;
-import dev.deepshape.shape.ShapeException;
 import dev.deepshape.shape.ShapeRule;
-import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
 
@@ -20,7 +18,6 @@ public class Linear extends Module {
     public final int outFeatures;
     private Tensor weight;
     private Tensor bias;
-    private ShapeRule rule;
 
     public Linear(int inFeatures, int outFeatures) { this(inFeatures, outFeatures, true); }
 
@@ -47,15 +44,6 @@ public class Linear extends Module {
     public Tensor forward(Tensor x) {
         shapeRule().check(x.shapeRef());
         return Ops.linear(x, weight, bias);
-    }
-
-    /** The output shape, (*, out_features), for an input (*, in_features); a {@link ShapeException} with a hint when it does not fit. */
-    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
-
-    /** This layer's shape rule: the output shape, the formula with numbers, the parameter shapes and the input check. */
-    public ShapeRule shapeRule() {
-        if (rule == null) rule = ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
-        return rule;
     }
 
     @Override

@@ -1,9 +1,7 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
-import dev.deepshape.shape.ShapeException;
 import dev.deepshape.shape.ShapeRule;
-import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 
@@ -26,7 +24,6 @@ public class MaxPool2d extends Module {
     public final boolean ceilMode;
     /** Built from single numbers: the repr prints {@code kernel_size=2} rather than {@code (2, 2)}, as PyTorch. */
     private final boolean scalarArgs;
-    private ShapeRule rule;
 
     /** {@code nn.MaxPool2d(kernel_size)}: stride = kernel_size. */
     public MaxPool2d(int kernelSize) { this(kernelSize, kernelSize); }
@@ -69,13 +66,14 @@ public class MaxPool2d extends Module {
         return ConvOps.maxPool2d(x, kernelSize, stride, padding, dilation, ceilMode);
     }
 
-    /** The output shape for an input of shape (N, C, H, W) or (C, H, W), by the formula above; a {@link ShapeException} when it does not fit. */
-    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
-
-    /** This layer's shape rule: the output shape, the formulas with numbers and the input checks. */
-    public ShapeRule shapeRule() {
-        if (rule == null) rule = ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
-        return rule;
+    /**
+     * {@code pool(relu(x))} with one fused kernel (forward and backward); the result and the autograd graph are those
+     * of {@code forward(Ops.relu(x))}. With {@code inplace} the ReLU overwrites x, as {@code nn.ReLU(inplace=True)}:
+     * only for an x that nothing reads afterwards (a layer's temporary output). x is (N, C, H, W) or (C, H, W).
+     */
+    public Tensor forwardRelu(Tensor x, boolean inplace) {
+        shapeRule().check(x.shapeRef());
+        return ConvOps.reluMaxPool2d(x, kernelSize, stride, padding, dilation, ceilMode, inplace);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.deepshape.nn;
 
+import dev.deepshape.shape.ShapeRule;
+import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 import java.util.ArrayList;
@@ -24,9 +26,26 @@ public abstract class Module {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
+    private ShapeRule shapeRule;
 
     /** Applies the module to one input. */
     public abstract Tensor forward(Tensor input);
+
+    /**
+     * This unit's shape rule ({@link dev.deepshape.shape}): the output shape, the formulas with the numbers substituted,
+     * the parameter shapes and the input checks its forward pass runs. Built on first use from the unit's
+     * hyper-parameters, which never change. Containers have no rule of their own.
+     */
+    public ShapeRule shapeRule() {
+        if (shapeRule == null) shapeRule = ShapeRules.of(this);
+        return shapeRule;
+    }
+
+    /**
+     * The output shape for an input shape, without running anything; a {@link dev.deepshape.shape.ShapeException}
+     * naming the layer, the expected and the actual shape, and a hint, when the input does not fit.
+     */
+    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
 
     /** Registers a parameter under {@code name} (it becomes a leaf that requires grad). {@code null} registers nothing. */
     protected Tensor registerParameter(String name, Tensor value) {

@@ -3,7 +3,6 @@ package dev.deepshape.nn;
 import dev.deepshape.autograd.Ops;
 import dev.deepshape.shape.RecurrentRule;
 import dev.deepshape.shape.ShapeException;
-import dev.deepshape.shape.ShapeRules;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
@@ -42,7 +41,6 @@ public abstract class RecurrentBase extends Module {
     public final float dropout;
     public final boolean bidirectional;
     private final int gates;
-    private RecurrentRule rule;
 
     RecurrentBase(int gates, int inputSize, int hiddenSize, int numLayers, boolean bias, boolean batchFirst,
                   float dropout, boolean bidirectional) {
@@ -146,12 +144,6 @@ public abstract class RecurrentBase extends Module {
         return xs.size() == 1 ? Ops.unsqueeze(xs.getFirst(), dim) : Ops.stack(xs, dim);
     }
 
-    /**
-     * The output shape for an input shape: {@code (N, L, D·hidden_size)} (batch_first), {@code (L, N, D·hidden_size)},
-     * or {@code (L, D·hidden_size)} unbatched. Throws the {@link ShapeException} that {@link #forward} would on a wrong shape.
-     */
-    public int[] outputShape(int[] inputShape) { return shapeRule().outputShape(inputShape); }
-
     /** The shape of h_n (and c_n) for an input shape: (D·num_layers, N, hidden_size), or (D·num_layers, hidden_size) unbatched. */
     public int[] stateShape(int[] inputShape) {
         shapeRule().check(inputShape);
@@ -159,10 +151,8 @@ public abstract class RecurrentBase extends Module {
     }
 
     /** This layer's shape rule: the output and state shapes, the formulas with numbers, the parameter shapes and the input checks. */
-    public RecurrentRule shapeRule() {
-        if (rule == null) rule = (RecurrentRule) ShapeRules.of(this); // built lazily: ShapeRules reads the fields the constructor sets
-        return rule;
-    }
+    @Override
+    public RecurrentRule shapeRule() { return (RecurrentRule) super.shapeRule(); }
 
     /** Returns whether the input is batched (3-D) or one unbatched sequence (2-D); otherwise throws the rule's {@link ShapeException}. */
     private boolean checkInput(int[] s) {

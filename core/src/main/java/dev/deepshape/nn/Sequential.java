@@ -31,9 +31,31 @@ public class Sequential extends Module {
     /** The name of each step, in order (a reused module repeats its name). */
     public List<String> layerNames() { return List.copyOf(names); }
 
+    /** The output shape of the whole chain: each layer's rule applied in turn, without running anything. */
+    @Override
+    public int[] outputShape(int[] inputShape) {
+        int[] shape = inputShape;
+        for (Module m : layers) shape = m.outputShape(shape);
+        return shape;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
-        for (Module m : layers) x = m.forward(x);
+        for (int i = 0; i < layers.size(); i++) {
+            Module m = layers.get(i);
+            // exact classes: a subclass may change what forward does
+            if (m.getClass() == ReLU.class && i + 1 < layers.size() && layers.get(i + 1).getClass() == MaxPool2d.class) {
+                MaxPool2d pool = (MaxPool2d) layers.get(i + 1);
+                // pool(relu(x)) as one fused kernel: the same values and graph. The ReLU may overwrite x when x is the
+                // fresh output of the layer before it, which that layer's backward does not read (conv, linear).
+                Module before = i > 0 ? layers.get(i - 1) : null;
+                boolean fresh = before instanceof Conv2d || before instanceof ConvTranspose2d || before instanceof Linear;
+                x = pool.forwardRelu(x, fresh);
+                i++;
+                continue;
+            }
+            x = m.forward(x);
+        }
         return x;
     }
 }

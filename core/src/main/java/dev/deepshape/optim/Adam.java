@@ -1,6 +1,8 @@
 package dev.deepshape.optim;
 
 import dev.deepshape.autograd.Ops;
+import dev.deepshape.backend.AdamKernels;
+import dev.deepshape.backend.Backends;
 import dev.deepshape.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -80,39 +82,19 @@ public final class Adam extends Optimizer {
     }
 
     /**
-     * One Adam step over a parameter's storage, in place. All arrays have the parameter's length; maxExpAvgSq is
-     * null without amsgrad. The scalars are formed in double as Python does, then rounded to float as PyTorch's
-     * kernels take them.
-     *
-     * <p>NOTE: PyTorch's CPU kernels (AVX2 build) compute {@code add_(other, alpha)} as fma(alpha, other, self) and
-     * {@code addcmul_(a, b, value)} as fma(value·a, b, self), single-rounded; {@code addcdiv_} is
-     * self + (value·a)/b. We use {@link Math#fma} at exactly those places; a plain a + b·c differs in ~10% of elements
-     * by one ulp.
+     * One Adam step over a parameter's storage, in place, on the current backend's kernel
+     * ({@link AdamKernels#adamUpdate} is the reference). All arrays have the parameter's length; maxExpAvgSq is null
+     * without amsgrad. The scalars are formed in double as Python does, then rounded to float as PyTorch's kernels
+     * take them.
      */
     static void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int step,
                            double lr, double beta1, double beta2, double eps, double weightDecay) {
         double biasCorrection1 = 1 - Math.pow(beta1, step);
         double biasCorrection2 = 1 - Math.pow(beta2, step);
         double stepSize = lr / biasCorrection1;
-        float negStepSize = (float) -stepSize;
-        float bc2Sqrt = (float) Math.sqrt(biasCorrection2);
-        float b1 = (float) beta1, oneMinusB1 = (float) (1 - beta1);
-        float b2 = (float) beta2, oneMinusB2 = (float) (1 - beta2);
-        float wd = (float) weightDecay, e = (float) eps;
-        boolean decay = weightDecay != 0;
-        for (int j = 0; j < p.length; j++) {
-            float gj = decay ? Math.fma(wd, p[j], g[j]) : g[j];                  // grad.add(param, alpha=wd)
-            float m = Math.fma(oneMinusB1, gj, expAvg[j] * b1);                    // exp_avg.mul_(β₁).add_(grad, alpha=1-β₁)
-            float v = Math.fma(oneMinusB2 * gj, gj, expAvgSq[j] * b2);            // exp_avg_sq.mul_(β₂).addcmul_(g, g, value=1-β₂)
-            expAvg[j] = m;
-            expAvgSq[j] = v;
-            if (maxExpAvgSq != null) {
-                v = Math.max(maxExpAvgSq[j], v);                                  // torch.maximum (NaN propagates)
-                maxExpAvgSq[j] = v;
-            }
-            float denom = (float) Math.sqrt(v) / bc2Sqrt + e;                    // (v.sqrt() / bc2_sqrt).add_(eps)
-            p[j] = p[j] + negStepSize * m / denom;                                // addcdiv_(m, denom, value=-step_size)
-        }
+        Backends.current().adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, p.length, (float) -stepSize,
+                (float) Math.sqrt(biasCorrection2), (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
+                (float) eps, (float) weightDecay);
     }
 
     public boolean amsgrad() { return amsgrad; }

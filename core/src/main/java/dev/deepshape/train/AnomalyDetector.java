@@ -25,6 +25,9 @@ import java.util.Map;
  * }</pre>
  *
  * <p>Costs one pass over every intermediate tensor and gradient; off by default ({@code --detect-anomaly}).
+ * NOTE: the forward check reads the outputs the graph keeps, after the forward pass; an op that ran in place (the
+ * ReLU fused after a convolution) has overwritten its input, so a −∞ it turned into 0 there goes unseen (a NaN or
+ * +∞ passes through ReLU and is caught at the convolution).
  */
 public final class AnomalyDetector {
     /** A NaN or infinity, with where it first appeared; the message says the step, the pass, the op and the layer. */

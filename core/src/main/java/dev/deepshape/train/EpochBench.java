@@ -21,12 +21,13 @@ import java.util.Map;
  * ({@code bench/compare.sh}): batch {@code batch} in the given order, Adam (lr 1e-3), cross-entropy; then inference
  * of the whole test set in order (eval mode, no graph, batches of {@code batch}).
  *
- * <p>Measured: the epoch's wall time (batch assembly included: copying the images of a batch out of the preloaded
- * array, also reported alone as {@link Result#batchingSeconds}), the median training step (forward, loss, backward,
+ * <p>Measured: the epoch's wall time (batch assembly included: normalising the images of a batch out of the preloaded
+ * bytes, also reported alone as {@link Result#batchingSeconds}), the median training step (forward, loss, backward,
  * Adam step, zero_grad), the test pass's wall time and accuracy, and the process's peak resident set at the end.
  *
  * <pre>{@code
- * EpochBench.Result r = EpochBench.run(model, trainImages, trainLabels, order, testImages, testLabels, 784, new int[] {1, 28, 28}, 64, 2);
+ * EpochBench.Mnist mnist = EpochBench.Mnist.load(dir);
+ * EpochBench.Result r = EpochBench.run(model, mnist.train(), order, mnist.test(), new int[] {1, 28, 28}, 64, 2);
  * }</pre>
  */
 public final class EpochBench {
@@ -35,7 +36,7 @@ public final class EpochBench {
     /**
      * @param epochSeconds wall time of the training epoch
      * @param stepMedianMs median of the training steps (full batches only)
-     * @param batchingSeconds part of the epoch spent copying batches out of the preloaded arrays
+     * @param batchingSeconds part of the epoch spent assembling batches out of the preloaded bytes
      * @param inferenceSeconds wall time of the forward passes over the test set
      * @param peakRssBytes VmHWM at the end (-1 where unknown)
      */
@@ -73,17 +74,18 @@ public final class EpochBench {
     /**
      * Trains {@code model} for one epoch and evaluates it.
      *
-     * @param trainImages the training images, normalised, image {@code i} at {@code i·imageSize}
+     * @param train the training split (normalised a batch at a time as it is visited)
      * @param order the order the training examples are visited in (a permutation of all or some of them)
      * @param sampleShape one example's shape without the batch, e.g. (1, 28, 28)
      */
-    public static Result run(Module model, float[] trainImages, int[] trainLabels, int[] order, float[] testImages, int[] testLabels,
+    public static Result run(Module model, dev.deepshape.data.Mnist.Dataset train, int[] order, dev.deepshape.data.Mnist.Dataset test,
                              int[] sampleShape, int batch, int threads) {
         int imageSize = 1;
         for (int d : sampleShape) imageSize *= d;
-        if (trainImages.length != (long) trainLabels.length * imageSize || testImages.length != (long) testLabels.length * imageSize) {
+        if (train.imageSize() != imageSize || test.imageSize() != imageSize) {
             throw new IllegalArgumentException("bench --epoch: the images do not hold one " + imageSize + "-value example per label");
         }
+        int[] trainLabels = train.labels(), testLabels = test.labels();
         for (int i : order) {
             if (i < 0 || i >= trainLabels.length) throw new IllegalArgumentException("bench --epoch: the order names example " + i + " of " + trainLabels.length);
         }
@@ -105,11 +107,8 @@ public final class EpochBench {
                 int from = s * batch, n = Math.min(batch, order.length - from);
                 float[] x = new float[n * imageSize];
                 int[] y = new int[n];
-                for (int i = 0; i < n; i++) {
-                    int k = order[from + i];
-                    System.arraycopy(trainImages, k * imageSize, x, i * imageSize, imageSize);
-                    y[i] = trainLabels[k];
-                }
+                train.copyImages(order, from, from + n, x, 0);
+                for (int i = 0; i < n; i++) y[i] = trainLabels[order[from + i]];
                 Tensor input = new Tensor(x, withBatch(n, sampleShape));
                 IntTensor target = new IntTensor(y, new int[] {n});
                 long t0 = System.nanoTime();
@@ -129,10 +128,13 @@ public final class EpochBench {
             model.eval();
             long testCorrect = 0;
             long i0 = System.nanoTime();
+            int[] inOrder = new int[testLabels.length];
+            for (int i = 0; i < inOrder.length; i++) inOrder[i] = i;
             try (var ignored = Autograd.noGrad()) {
                 for (int from = 0; from < testLabels.length; from += batch) {
                     int n = Math.min(batch, testLabels.length - from);
-                    float[] x = java.util.Arrays.copyOfRange(testImages, from * imageSize, (from + n) * imageSize);
+                    float[] x = new float[n * imageSize];
+                    test.copyImages(inOrder, from, from + n, x, 0);
                     Tensor logits = model.forward(new Tensor(x, withBatch(n, sampleShape)));
                     testCorrect += CrossEntropyLoss.correct(logits, new IntTensor(java.util.Arrays.copyOfRange(testLabels, from, from + n), new int[] {n}));
                 }
@@ -166,15 +168,17 @@ public final class EpochBench {
     }
 
     /**
-     * MNIST preloaded by {@link dev.deepshape.data.Mnist} (torchvision's files and transform, {@code x = (p/255 − 0.5)/0.5}):
-     * images of 28×28, image {@code i} at {@code i·784}.
+     * MNIST preloaded by {@link dev.deepshape.data.Mnist} (torchvision's files and transform, {@code x = (p/255 − 0.5)/0.5}),
+     * kept as bytes: images of 28×28, image {@code i} at {@code i·784}.
      */
-    public record Mnist(float[] trainImages, int[] trainLabels, float[] testImages, int[] testLabels) {
+    public record Mnist(dev.deepshape.data.Mnist.Dataset train, dev.deepshape.data.Mnist.Dataset test) {
         /** Reads both splits from {@code dir} (raw or {@code .gz}, or torchvision's MNIST/raw below it); downloads nothing. */
         public static Mnist load(Path dir) throws IOException {
-            dev.deepshape.data.Mnist.Dataset train = dev.deepshape.data.Mnist.load(dir, true, null);
-            dev.deepshape.data.Mnist.Dataset test = dev.deepshape.data.Mnist.load(dir, false, null);
-            return new Mnist(train.images(), train.labels(), test.images(), test.labels());
+            return new Mnist(dev.deepshape.data.Mnist.load(dir, true, null), dev.deepshape.data.Mnist.load(dir, false, null));
         }
+
+        public int[] trainLabels() { return train.labels(); }
+
+        public int[] testLabels() { return test.labels(); }
     }
 }

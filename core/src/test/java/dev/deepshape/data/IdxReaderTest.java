@@ -128,6 +128,32 @@ class IdxReaderTest {
     }
 
     @Test
+    void keepsBytesAndNormalisesEachBatchBitForBitAsTheExpression() throws IOException {
+        // every pixel value once per image, in a different order in each of 3 images of 16×16
+        byte[] px = new byte[3 * 256];
+        for (int i = 0; i < 3; i++) for (int p = 0; p < 256; p++) px[i * 256 + p] = (byte) ((p * (2 * i + 1)) % 256);
+        Path images = write("i", idx(2051, new int[] {3, 16, 16}, px));
+        Path labels = write("l", idx(2049, new int[] {3}, new byte[] {1, 2, 3}));
+        Mnist.Dataset d = Mnist.load("x", images, labels);
+        float[] batch = new float[2 * 256 + 1];
+        d.copyImages(new int[] {9, 2, 0, 9}, 1, 3, batch, 1); // images 2 then 0, after one untouched float
+        assertEquals(0f, batch[0]);
+        for (int j = 0; j < 2; j++) {
+            int image = j == 0 ? 2 : 0;
+            for (int p = 0; p < 256; p++) {
+                int v = px[image * 256 + p] & 0xFF;
+                float expected = (v / 255f - 0.5f) / 0.5f;
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(batch[1 + j * 256 + p]), "pixel value " + v);
+            }
+        }
+        float[] all = d.images();
+        assertArrayEquals(Arrays.copyOfRange(all, 2 * 256, 3 * 256), Arrays.copyOfRange(batch, 1, 257));
+        Mnist.Dataset two = d.first(2);
+        assertEquals(2, two.count());
+        assertArrayEquals(Arrays.copyOf(all, 2 * 256), two.images());
+    }
+
+    @Test
     void findsFilesInTorchvisionLayoutAndExplainsWhenMissing() throws IOException {
         Path raw = dir.resolve("MNIST").resolve("raw");
         Files.createDirectories(raw);

@@ -330,7 +330,8 @@ public final class Charts {
             }
             float[] ink = new float[size];
             // NOTE: the dataset holds (x/255 − 0.5)/0.5, the tutorial's Normalize((0.5,), (0.5,)); undo it.
-            for (int i = 0; i < size; i++) ink[i] = Math.clamp(test.images()[p.index() * size + i] * 0.5f + 0.5f, 0f, 1f);
+            test.copyImage(p.index(), ink, 0);
+            for (int i = 0; i < size; i++) ink[i] = Math.clamp(ink[i] * 0.5f + 0.5f, 0f, 1f);
             out.add(new Mistake(p, ink, test.rows(), test.cols()));
         }
         return out;

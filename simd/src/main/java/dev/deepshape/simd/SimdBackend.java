@@ -1,10 +1,12 @@
 package dev.deepshape.simd;
 
+import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.backend.Pool2dGeometry;
 import dev.deepshape.backend.ReferenceBackend;
 
 /**
  * The Vector API backend: {@link ReferenceBackend} with its hot kernels replaced by {@code jdk.incubator.vector}
- * code (so far {@link #sgemm}, see {@link SimdGemm}); every kernel it does not override is the reference one, which
+ * code ({@link #sgemm}, see {@link SimdGemm}; stride-1 convolutions, {@link SimdConv}; transposed convolutions with kernel = stride, {@link SimdConvTranspose}; max pooling fused with ReLU, {@link SimdPool}; ReLU, {@link SimdElementwise}; Adam, {@link SimdAdam}); every kernel it does not override is the reference one, which
  * reaches the matrix multiply through {@link dev.deepshape.backend.Backends#current()} and so runs on this sgemm.
  *
  * <p>Found through {@link java.util.ServiceLoader} when {@code deepshape-simd} is on the class path; preferred to the
@@ -31,5 +33,58 @@ public class SimdBackend extends ReferenceBackend {
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float[] c, int cOff, int ldc, boolean accumulate) {
         SimdGemm.sgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+
+    @Override
+    public void maxPool2dForward(float[] out, int[] indices, float[] x, Pool2dGeometry g) {
+        SimdPool.maxPool2dForward(out, indices, x, g);
+    }
+
+    @Override
+    public void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
+        SimdPool.reluMaxPool2dForward(relu, out, indices, x, g);
+    }
+
+    @Override
+    public void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
+        SimdPool.reluMaxPool2dBackward(dx, dout, out, indices, g);
+    }
+
+    @Override
+    public void relu(float[] out, float[] x, int n) {
+        SimdElementwise.relu(out, x, n);
+    }
+
+    @Override
+    public void reluBackward(float[] dx, float[] dout, float[] out, int n) {
+        SimdElementwise.reluBackward(dx, dout, out, n);
+    }
+
+    @Override
+    public void conv2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        SimdConv.conv2dForward(out, x, weight, bias, g);
+    }
+
+    @Override
+    public void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        SimdConv.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    @Override
+    public void convTranspose2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        SimdConvTranspose.convTranspose2dForward(out, x, weight, bias, g);
+    }
+
+    @Override
+    public void convTranspose2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        SimdConvTranspose.convTranspose2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    @Override
+    public void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int n,
+                           float negStepSize, float bc2Sqrt, float beta1, float oneMinusBeta1, float beta2,
+                           float oneMinusBeta2, float eps, float weightDecay) {
+        SimdAdam.adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, n, negStepSize, bc2Sqrt, beta1, oneMinusBeta1, beta2,
+                oneMinusBeta2, eps, weightDecay);
     }
 }

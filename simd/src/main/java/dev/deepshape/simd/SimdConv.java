@@ -1,0 +1,328 @@
+package dev.deepshape.simd;
+
+import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.backend.Conv2dKernels;
+import dev.deepshape.backend.Parallel;
+import java.util.concurrent.ConcurrentHashMap;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 2-D convolution forward and backward with the Vector API, for stride-1 convolutions whose output is as wide as
+ * their input ({@code padding='same'}-like, e.g. 3×3 with padding 1: both convolutions of the reference model); other
+ * geometries run {@link Conv2dKernels} (im2col + this backend's sgemm). The oracles are Conv2dKernels' naive loops.
+ *
+ * <p>Why that case is special: with stride 1 and OW = W, output pixel {@code p = oy·W + ox} reads, for kernel row
+ * {@code k = (ci, ky, kx)}, the input element {@code x[ci·H·W + (ky·dil − padTop)·W + (kx·dil − padLeft) + p]} — the
+ * input shifted by a constant — except where the window hangs over the border, which a per-(ky, kx) lane mask
+ * zeroes. So the im2col matrix is never built: its rows are masked vector loads straight into the GEMM's packed
+ * B panels ([K][NR] per NR output pixels), and the micro-kernel is {@link SimdGemm#kernel}.
+ * <pre>
+ *   forward      out_n (OC × P)  = W (OC × K) · col(x_n) (K × P)                 weights packed once per call
+ *   data grad    dx_n  (C × P)  += W' (C × OC·kh·kw) · col'(dout_n)               the same kernel: the gradient of a
+ *                                                                                 stride-1 conv is a stride-1 conv
+ *                                                                                 of dout with W flipped, channels swapped
+ *   weight grad  dWᵀ   (K × OC) += col(x_n) (K × P) · dout_nᵀ (P × OC)            col built with masked vector copies
+ * </pre>
+ * Samples are spread over the shared pool; each thread keeps its packing buffers and its partial weight gradient.
+ */
+final class SimdConv {
+    private SimdConv() {}
+
+    static final VectorSpecies<Float> S = SimdGemm.S;
+    static final int VL = SimdGemm.VL;
+    static final int MR = SimdGemm.MR;
+    static final int NR = SimdGemm.NR;
+    /**
+     * Depth of one pass of the micro-kernel over K: its B panel (KB × NR floats, 20 KB) and A panel (KB × MR) stay in
+     * a 48 KB L1 with room to spare.
+     */
+    static final int KB = 160;
+
+    /** Whether this class handles the geometry (else the caller runs the reference kernels). */
+    static boolean supports(Conv2dGeometry g) {
+        return g.groups() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.ow() == g.w()
+                && g.padH() <= g.dilH() * (g.kh() - 1) && g.padW() <= g.dilW() * (g.kw() - 1);
+    }
+
+    /**
+     * A stride-1 lowering of input planes (c, h, w) to an output of oh rows of width w: row k = (ci, ky, kx) of the
+     * virtual im2col matrix is the input shifted by {@code offset[k]}, masked by {@code masks[(ky·kw + kx)·blocks + b]}
+     * for the VL output pixels of block b (bits past the last pixel are clear).
+     */
+    record Lowering(int c, int h, int w, int oh, int kh, int kw, int padTop, int padLeft, int dilH, int dilW,
+                    int[] offset, long[] masks, int blocks) {
+        int k() { return c * kh * kw; }
+
+        int p() { return oh * w; }
+
+        static Lowering of(int c, int h, int w, int oh, int kh, int kw, int padTop, int padLeft, int dilH, int dilW) {
+            int p = oh * w, blocks = (p + VL - 1) / VL;
+            int[] offset = new int[c * kh * kw];
+            for (int ci = 0, k = 0; ci < c; ci++) {
+                for (int ky = 0; ky < kh; ky++) {
+                    for (int kx = 0; kx < kw; kx++, k++) offset[k] = ci * h * w + (ky * dilH - padTop) * w + kx * dilW - padLeft;
+                }
+            }
+            long[] masks = new long[kh * kw * blocks];
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    for (int q = 0; q < p; q++) {
+                        int iy = q / w + ky * dilH - padTop, ix = q % w + kx * dilW - padLeft;
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w) masks[(ky * kw + kx) * blocks + q / VL] |= 1L << (q % VL);
+                    }
+                }
+            }
+            return new Lowering(c, h, w, oh, kh, kw, padTop, padLeft, dilH, dilW, offset, masks, blocks);
+        }
+    }
+
+    /** Lowerings and packed weights depend only on the geometry (and the weights): the lowerings are cached. */
+    private static final ConcurrentHashMap<Conv2dGeometry, Lowering[]> LOWERINGS = new ConcurrentHashMap<>();
+
+    /** [0]: the forward lowering of x; [1]: the data-gradient lowering of dout (the flipped convolution). */
+    private static Lowering[] lowerings(Conv2dGeometry g) {
+        Conv2dGeometry key = new Conv2dGeometry(1, g.c(), g.h(), g.w(), g.oc(), g.kh(), g.kw(), 1, 1, g.padH(), g.padW(),
+                g.dilH(), g.dilW(), 1, g.oh(), g.ow());
+        return LOWERINGS.computeIfAbsent(key, k -> new Lowering[] {
+            Lowering.of(k.c(), k.h(), k.w(), k.oh(), k.kh(), k.kw(), k.padH(), k.padW(), k.dilH(), k.dilW()),
+            // dx[ci, y, x] = Σ dout[oc, y − ky·dil + padTop, x − kx·dil + padLeft]·W[oc, ci, ky, kx]: a convolution of
+            // dout (oc planes of oh × w) with the flipped kernel and padding dil·(k − 1) − pad, giving h rows of w
+            Lowering.of(k.oc(), k.oh(), k.w(), k.h(), k.kh(), k.kw(), k.dilH() * (k.kh() - 1) - k.padH(),
+                    k.dilW() * (k.kw() - 1) - k.padW(), k.dilH(), k.dilW())});
+    }
+
+    /** A thread's reusable buffers. */
+    private static final class Scratch {
+        float[] packB = new float[0];
+        float[] col = new float[0];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    // ---------------------------------------------------------------- forward
+
+    // x is (N, C, H, W), weight is (OC, C, KH, KW), bias (OC) or null, out is (N, OC, OH, OW)
+    static void conv2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        if (!supports(g)) {
+            Conv2dKernels.conv2dForward(out, x, weight, bias, g);
+            return;
+        }
+        Lowering low = lowerings(g)[0];
+        int k = low.k();
+        float[] packedW = packA(g.oc(), k, (i, kk) -> weight[i * k + kk]);
+        convolve(out, g.oc(), x, packedW, bias, false, g.n(), low);
+    }
+
+    // dout is (N, OC, OH, OW); dx like x, dweight like weight, dbias (OC): each accumulated with +=, each may be null
+    static void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        if (!supports(g)) {
+            Conv2dKernels.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
+            return;
+        }
+        if (dbias != null) sumPerChannel(dbias, dout, g.n(), g.oc(), g.oh() * g.ow());
+        if (dx != null) {
+            Lowering low = lowerings(g)[1];
+            int kh = g.kh(), kw = g.kw(), khw = kh * kw, kIn = g.c() * khw;
+            // W'(ci, (oc, ky', kx')) = W(oc, ci, kh−1−ky', kw−1−kx')
+            float[] packedW = packA(g.c(), low.k(), (ci, kk) -> {
+                int oc = kk / khw, r = kk % khw;
+                return weight[oc * kIn + ci * khw + (khw - 1 - r)];
+            });
+            convolve(dx, g.c(), dout, packedW, null, true, g.n(), low);
+        }
+        if (dweight != null) backwardWeight(dweight, dout, x, g, lowerings(g)[0]);
+    }
+
+    /**
+     * {@code out_n (=|+=) A · col(in_n)} (+ bias) for every sample: A is packed by {@link #packA} (m rows, low.k()
+     * columns), out_n is (m, P) at {@code n·m·P}, in_n is (low.c, low.h, low.w) at {@code n·low.c·low.h·low.w}.
+     */
+    private static void convolve(float[] out, int m, float[] in, float[] packedA, float[] bias, boolean accumulate, int n, Lowering low) {
+        int k = low.k(), p = low.p(), panels = (p + NR - 1) / NR, tiles = (m + MR - 1) / MR;
+        int inStride = low.c() * low.h() * low.w(), outStride = m * p;
+        Parallel.forRange(n, 1, (n0, n1) -> {
+            Scratch s = SCRATCH.get();
+            if (s.packB.length < panels * k * NR) s.packB = new float[panels * k * NR];
+            float[] packB = s.packB;
+            for (int sample = n0; sample < n1; sample++) {
+                packColumns(packB, in, sample * inStride, low);
+                int oBase = sample * outStride;
+                if (bias != null) {
+                    for (int i = 0; i < m; i++) {
+                        if (accumulate) for (int q = 0; q < p; q++) out[oBase + i * p + q] += bias[i];
+                        else java.util.Arrays.fill(out, oBase + i * p, oBase + (i + 1) * p, bias[i]);
+                    }
+                }
+                boolean add = accumulate || bias != null;
+                for (int kb = 0; kb < k; kb += KB) {
+                    int kc = Math.min(KB, k - kb);
+                    for (int q = 0; q < panels; q++) {
+                        int nr = Math.min(NR, p - q * NR);
+                        int bIdx = (q * k + kb) * NR;
+                        for (int t = 0; t < tiles; t++) {
+                            int mr = Math.min(MR, m - t * MR);
+                            int aIdx = (t * k + kb) * MR, cIdx = oBase + t * MR * p + q * NR;
+                            if (nr <= VL) { // the last, narrow panel (e.g. 4 of 196 pixels): half the work
+                                kernelNarrow(kc, packedA, aIdx, packB, bIdx, out, cIdx, p, mr, nr, add || kb > 0, s.tile);
+                            } else {
+                                SimdGemm.kernel(kc, true, packedA, aIdx, 0, 0, 0, 0, 0, MR, packB, bIdx, out, cIdx, p, mr, nr,
+                                        add || kb > 0, s.tile);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * {@link SimdGemm#kernel} for a panel of at most VL columns: an MR × VL tile from kc steps of six broadcasts of
+     * packed A × one vector of packed B (the panel's second vector is zeros and skipped). Stores mr × nr, adding to C
+     * when {@code add}.
+     */
+    static void kernelNarrow(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr,
+                             boolean add, float[] tile) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = aIdx + p * MR;
+            FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
+            c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b, c5);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        for (int r = 0; r < mr; r++) {
+            int ci = cIdx + r * ldc, ti = r * NR;
+            if (add) for (int j = 0; j < nr; j++) c[ci + j] += tile[ti + j];
+            else System.arraycopy(tile, ti, c, ci, nr);
+        }
+    }
+
+    /** An element of a matrix to pack: A(i, k). */
+    @FunctionalInterface
+    interface Element {
+        float at(int i, int k);
+    }
+
+    /** Packs A (m × k) into row tiles of [k][MR]; rows past m repeat row m−1 (computed, never stored). */
+    static float[] packA(int m, int k, Element a) {
+        int tiles = (m + MR - 1) / MR;
+        float[] dst = new float[tiles * k * MR];
+        for (int t = 0; t < tiles; t++) {
+            for (int r = 0; r < MR; r++) {
+                int i = Math.min(t * MR + r, m - 1);
+                for (int kk = 0; kk < k; kk++) dst[(t * k + kk) * MR + r] = a.at(i, kk);
+            }
+        }
+        return dst;
+    }
+
+    /**
+     * The im2col matrix of one sample, packed for the micro-kernel: panel q holds output pixels [q·NR, q·NR + NR) as
+     * [K][NR]; each row is two masked vector loads of the shifted input (zeros where the window leaves the input
+     * and past the last pixel). The masks depend on the kernel tap (ky, kx) only, so they are formed once per tap
+     * and reused for every input channel.
+     */
+    static void packColumns(float[] dst, float[] x, int xOff, Lowering low) {
+        int k = low.k(), p = low.p(), panels = (p + NR - 1) / NR, blocks = low.blocks();
+        int taps = low.kh() * low.kw(), c = low.c();
+        int[] offset = low.offset();
+        long[] masks = low.masks();
+        for (int q = 0; q < panels; q++) {
+            int b0 = 2 * q, b1 = 2 * q + 1;
+            int src0 = xOff + q * NR;
+            int d0 = q * k * NR;
+            for (int r = 0; r < taps; r++) {
+                VectorMask<Float> m0 = VectorMask.fromLong(S, masks[r * blocks + b0]);
+                VectorMask<Float> m1 = VectorMask.fromLong(S, b1 < blocks ? masks[r * blocks + b1] : 0L);
+                for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
+                    int src = src0 + offset[kk], d = d0 + kk * NR;
+                    FloatVector.fromArray(S, x, src, m0).intoArray(dst, d);
+                    // NOTE: past the last pixel the mask is empty: a masked load of nothing reads no memory
+                    FloatVector.fromArray(S, x, src + VL, m1).intoArray(dst, d + VL);
+                }
+            }
+        }
+    }
+
+    /**
+     * The im2col matrix of one sample, (K × P) row-major with rows {@code blocks·VL} apart (the padding past P holds
+     * zeros), with masked vector loads formed once per tap. Whole-vector stores only: a masked store is far slower.
+     */
+    static void im2col(float[] col, float[] x, int xOff, Lowering low) {
+        int blocks = low.blocks(), taps = low.kh() * low.kw(), c = low.c(), stride = blocks * VL;
+        int[] offset = low.offset();
+        long[] masks = low.masks();
+        for (int r = 0; r < taps; r++) {
+            for (int b = 0; b < blocks; b++) {
+                VectorMask<Float> m = VectorMask.fromLong(S, masks[r * blocks + b]);
+                for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
+                    FloatVector.fromArray(S, x, xOff + offset[kk] + b * VL, m).intoArray(col, kk * stride + b * VL);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- weight gradient
+
+    /**
+     * {@code dW += Σ_n dout_n · col(x_n)ᵀ}, computed transposed as {@code dWᵀ (K × OC) += col(x_n) · dout_nᵀ} so the
+     * long side K is the GEMM's M; each thread sums its samples into its own dWᵀ, and the sums are transposed into
+     * dW at the end.
+     */
+    private static void backwardWeight(float[] dweight, float[] dout, float[] x, Conv2dGeometry g, Lowering low) {
+        int k = low.k(), p = low.p(), oc = g.oc();
+        int inStride = g.c() * g.h() * g.w(), outStride = oc * p;
+        int chunks = Math.min(Parallel.threads(), g.n());
+        if (chunks == 0) return;
+        float[][] partial = new float[chunks][];
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            Scratch s = SCRATCH.get();
+            int stride = low.blocks() * VL; // im2col's row length, P rounded up to whole vectors
+            if (s.col.length < k * stride) s.col = new float[k * stride];
+            float[] col = s.col;
+            float[] dwt = new float[k * oc];
+            partial[c0] = dwt;
+            int nFrom = (int) ((long) g.n() * c0 / chunks), nTo = (int) ((long) g.n() * c1 / chunks);
+            for (int sample = nFrom; sample < nTo; sample++) {
+                im2col(col, x, sample * inStride, low);
+                SimdGemm.sgemm(false, true, k, oc, p, col, 0, stride, dout, sample * outStride, p, dwt, 0, oc, true);
+            }
+        });
+        for (float[] dwt : partial) {
+            if (dwt == null) continue;
+            for (int o = 0; o < oc; o++) {
+                for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
+            }
+        }
+    }
+
+    /** {@code dbias[c] += Σ over batch and plane of d[n, c, :]}, d is (n, channels, plane); float lanes, double per plane. */
+    static void sumPerChannel(float[] dbias, float[] d, int n, int channels, int plane) {
+        for (int c = 0; c < channels; c++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                int o = (i * channels + c) * plane;
+                FloatVector acc = FloatVector.zero(S);
+                int j = 0;
+                for (int bound = S.loopBound(plane); j < bound; j += VL) acc = acc.add(FloatVector.fromArray(S, d, o + j));
+                double r = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                for (; j < plane; j++) r += d[o + j];
+                s += r;
+            }
+            dbias[c] += (float) s;
+        }
+    }
+}

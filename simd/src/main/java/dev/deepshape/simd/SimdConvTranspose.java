@@ -1,0 +1,136 @@
+package dev.deepshape.simd;
+
+import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.backend.ConvTranspose2dKernels;
+import dev.deepshape.backend.Parallel;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 2-D transposed convolution whose kernel equals its stride (no padding, dilation 1, no output_padding, one group:
+ * the reference model's {@code ConvTranspose2d(64, 32, 2, stride=2)}), forward and backward; other geometries run
+ * {@link ConvTranspose2dKernels}. The oracles are ConvTranspose2dKernels' naive loops.
+ *
+ * <p>Why that case is special: the windows do not overlap, so every output pixel receives exactly one input pixel
+ * and one kernel tap. With Q = H·W input pixels, Cin input channels and the weight read as a matrix
+ * {@code Wm (Cin × Cout·kh·kw)} (its stored layout), per sample
+ * <pre>
+ *   forward      Y   (Q × Cout·kh·kw) = x_nᵀ (Q × Cin) · Wm                then each Y[q, (co, ky, kx)] (+ bias) goes
+ *                                                                          to out[co, i·kh + ky, j·kw + kx], q = (i, j)
+ *   backward     D   (Q × Cout·kh·kw) gathered from dout the same way (a pixel unshuffle)
+ *                dx_n (Cin × Q)     += Wm · Dᵀ
+ *                dWm  (Cin × Cout·kh·kw) += x_n (Cin × Q) · D
+ * </pre>
+ * Every product is a small {@link SimdGemm#sgemm} on the calling thread; samples are spread over the shared pool.
+ */
+final class SimdConvTranspose {
+    private SimdConvTranspose() {}
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int VL = S.length();
+
+    /** Whether this class handles the geometry (else the caller runs the reference kernels). */
+    static boolean supports(Conv2dGeometry g) {
+        return g.groups() == 1 && g.strideH() == g.kh() && g.strideW() == g.kw() && g.padH() == 0 && g.padW() == 0
+                && g.dilH() == 1 && g.dilW() == 1 && g.h() == g.oh() * g.kh() && g.w() == g.ow() * g.kw();
+    }
+
+    /** A thread's reusable buffer: one sample's Y or D, (Q × Cout·kh·kw). */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] scratch(int size) {
+        float[][] s = SCRATCH.get();
+        if (s[0].length < size) s[0] = new float[size];
+        return s[0];
+    }
+
+    // The equivalent convolution g: x is (N, Cin, H, W) = (n, oc, oh, ow), weight (Cin, Cout, KH, KW) = (oc, c, kh, kw),
+    // bias (Cout) or null, out is (N, Cout, OH, OW) = (n, c, h, w).
+    static void convTranspose2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        if (!supports(g)) {
+            ConvTranspose2dKernels.convTranspose2dForward(out, x, weight, bias, g);
+            return;
+        }
+        int q = g.oh() * g.ow(), cin = g.oc(), taps = g.c() * g.kh() * g.kw();
+        Parallel.forRange(g.n(), 1, (n0, n1) -> {
+            float[] y = scratch(q * taps);
+            for (int n = n0; n < n1; n++) {
+                // Y (Q × Cout·kh·kw) = x_nᵀ · Wm: x_n is stored Cin × Q, so A is read transposed
+                SimdGemm.sgemm(true, false, q, taps, cin, x, n * cin * q, q, weight, 0, taps, y, 0, taps, false);
+                shuffle(out, y, n, bias, g, true);
+            }
+        });
+    }
+
+    // dout is (N, Cout, OH, OW); dx like x, dweight like weight, dbias (Cout): each accumulated with +=, each may be null
+    static void convTranspose2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        if (!supports(g)) {
+            ConvTranspose2dKernels.convTranspose2dBackward(dx, dweight, dbias, dout, x, weight, g);
+            return;
+        }
+        if (dbias != null) SimdConv.sumPerChannel(dbias, dout, g.n(), g.c(), g.h() * g.w());
+        if (dx == null && dweight == null) return;
+        int q = g.oh() * g.ow(), cin = g.oc(), taps = g.c() * g.kh() * g.kw();
+        int chunks = Math.min(Parallel.threads(), g.n());
+        if (chunks == 0) return;
+        float[][] partial = new float[chunks][];
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            float[] d = scratch(q * taps);
+            float[] dw = dweight != null ? new float[dweight.length] : null;
+            partial[c0] = dw;
+            int nFrom = (int) ((long) g.n() * c0 / chunks), nTo = (int) ((long) g.n() * c1 / chunks);
+            for (int n = nFrom; n < nTo; n++) {
+                shuffle(dout, d, n, null, g, false);
+                // dx_n (Cin × Q) += Wm (Cin × taps) · Dᵀ (taps × Q)
+                if (dx != null) SimdGemm.sgemm(false, true, cin, q, taps, weight, 0, taps, d, 0, taps, dx, n * cin * q, q, true);
+                // dWm (Cin × taps) += x_n (Cin × Q) · D (Q × taps)
+                if (dw != null) SimdGemm.sgemm(false, false, cin, taps, q, x, n * cin * q, q, d, 0, taps, dw, 0, taps, true);
+            }
+        });
+        if (dweight != null) {
+            for (float[] dw : partial) {
+                if (dw == null) continue;
+                for (int i = 0; i < dweight.length; i++) dweight[i] += dw[i];
+            }
+        }
+    }
+
+    /**
+     * Moves between one sample's image (Cout, OH, OW) at {@code img[n·Cout·OH·OW]} and the matrix m (Q × Cout·kh·kw):
+     * {@code toImage} writes {@code img[co, i·kh + ky, j·kw + kx] = m[(i, j), (co, ky, kx)] + bias[co]} (bias may be
+     * null); otherwise it reads the image into m. A channel's plane is contiguous, so it moves as VL-wide gathers (or
+     * scatters) through one table of the m offsets of its pixels; the plane's last partial vector goes through a
+     * small buffer (a masked store is much slower than a copy).
+     */
+    private static void shuffle(float[] img, float[] m, int n, float[] bias, Conv2dGeometry g, boolean toImage) {
+        int kh = g.kh(), kw = g.kw(), taps = g.c() * kh * kw, plane = g.h() * g.w();
+        int[] table = TABLES.computeIfAbsent(List.of(g.h(), g.w(), kh, kw, taps), key -> {
+            int[] t = new int[(plane + VL - 1) / VL * VL]; // padded with 0: the padding lanes gather a valid element
+            for (int y = 0; y < g.h(); y++) {
+                for (int x = 0; x < g.w(); x++) {
+                    t[y * g.w() + x] = ((y / kh) * g.ow() + x / kw) * taps + (y % kh) * kw + x % kw;
+                }
+            }
+            return t;
+        });
+        int full = plane / VL * VL;
+        float[] tail = new float[VL];
+        for (int co = 0; co < g.c(); co++) {
+            int base = (n * g.c() + co) * plane, col = co * kh * kw; // m[(0, 0), (co, 0, 0)]
+            if (toImage) {
+                FloatVector b = FloatVector.broadcast(S, bias != null ? bias[co] : 0f);
+                for (int t = 0; t < full; t += VL) FloatVector.fromArray(S, m, col, table, t).add(b).intoArray(img, base + t);
+                if (full < plane) {
+                    FloatVector.fromArray(S, m, col, table, full).add(b).intoArray(tail, 0);
+                    System.arraycopy(tail, 0, img, base + full, plane - full);
+                }
+            } else {
+                for (int t = 0; t < full; t += VL) FloatVector.fromArray(S, img, base + t).intoArray(m, col, table, t);
+                for (int t = full; t < plane; t++) m[col + table[t]] = img[base + t];
+            }
+        }
+    }
+
+    private static final java.util.concurrent.ConcurrentHashMap<List<Integer>, int[]> TABLES = new java.util.concurrent.ConcurrentHashMap<>();
+}
