@@ -311,6 +311,10 @@ final class SimdConv {
 
     /** {@code dbias[c] += Σ over batch and plane of d[n, c, :]}, d is (n, channels, plane); float lanes, double per plane. */
     static void sumPerChannel(float[] dbias, float[] d, int n, int channels, int plane) {
+        // NOTE: not reduceLanes(ADD): its summation order differs between the C2 intrinsic and the Java fallback that
+        // runs before C2 compiles this loop, which made training results depend on JIT timing. Lanes are summed in
+        // a fixed order instead.
+        float[] lanes = new float[VL];
         for (int c = 0; c < channels; c++) {
             double s = 0;
             for (int i = 0; i < n; i++) {
@@ -318,7 +322,9 @@ final class SimdConv {
                 FloatVector acc = FloatVector.zero(S);
                 int j = 0;
                 for (int bound = S.loopBound(plane); j < bound; j += VL) acc = acc.add(FloatVector.fromArray(S, d, o + j));
-                double r = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                acc.intoArray(lanes, 0);
+                double r = 0;
+                for (float lane : lanes) r += lane;
                 for (; j < plane; j++) r += d[o + j];
                 s += r;
             }
