@@ -285,32 +285,53 @@ final class SimdConv {
     private static void backwardWeight(float[] dweight, float[] dout, float[] x, Conv2dGeometry g, Lowering low) {
         int k = low.k(), p = low.p(), oc = g.oc();
         int inStride = g.c() * g.h() * g.w(), outStride = oc * p;
-        int chunks = Math.min(Parallel.threads(), g.n());
+        // NOTE: one partial dWᵀ per chunk, the chunks fixed by N and the thread count (not by which thread runs
+        // which), summed in chunk order: the same bits on every run with the same thread count
+        int chunks = Math.min(Parallel.chunks(g.n(), 1), g.n());
         if (chunks == 0) return;
-        float[][] partial = new float[chunks][];
+        float[][] partial = partials(chunks, k * oc);
         Parallel.forRange(chunks, 1, (c0, c1) -> {
             Scratch s = SCRATCH.get();
             int stride = low.blocks() * VL; // im2col's row length, P rounded up to whole vectors
             if (s.col.length < k * stride) s.col = new float[k * stride];
             float[] col = s.col;
-            float[] dwt = new float[k * oc];
-            partial[c0] = dwt;
-            int nFrom = (int) ((long) g.n() * c0 / chunks), nTo = (int) ((long) g.n() * c1 / chunks);
-            for (int sample = nFrom; sample < nTo; sample++) {
-                im2col(col, x, sample * inStride, low);
-                SimdGemm.sgemm(false, true, k, oc, p, col, 0, stride, dout, sample * outStride, p, dwt, 0, oc, true);
+            for (int c = c0; c < c1; c++) {
+                float[] dwt = partial[c];
+                int nFrom = (int) ((long) g.n() * c / chunks), nTo = (int) ((long) g.n() * (c + 1) / chunks);
+                for (int sample = nFrom; sample < nTo; sample++) {
+                    im2col(col, x, sample * inStride, low);
+                    // the chunk's first sample overwrites its (reused) partial sum
+                    SimdGemm.sgemm(false, true, k, oc, p, col, 0, stride, dout, sample * outStride, p, dwt, 0, oc, sample > nFrom);
+                }
             }
         });
-        for (float[] dwt : partial) {
-            if (dwt == null) continue;
+        for (int c = 0; c < chunks; c++) {
+            float[] dwt = partial[c];
             for (int o = 0; o < oc; o++) {
                 for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
             }
         }
     }
 
+    /** The calling thread's per-chunk partial sums, reused from call to call: {@code chunks} arrays of at least {@code size}. */
+    static float[][] partials(int chunks, int size) {
+        float[][] have = PARTIALS.get();
+        if (have.length < chunks) {
+            have = java.util.Arrays.copyOf(have, chunks);
+            PARTIALS.set(have);
+        }
+        for (int c = 0; c < chunks; c++) if (have[c] == null || have[c].length < size) have[c] = new float[size];
+        return have;
+    }
+
+    private static final ThreadLocal<float[][]> PARTIALS = ThreadLocal.withInitial(() -> new float[0][]);
+
     /** {@code dbias[c] += Σ over batch and plane of d[n, c, :]}, d is (n, channels, plane); float lanes, double per plane. */
     static void sumPerChannel(float[] dbias, float[] d, int n, int channels, int plane) {
+        // NOTE: not reduceLanes(ADD): its summation order differs between the C2 intrinsic and the Java fallback that
+        // runs before C2 compiles this loop, which made training results depend on JIT timing. Lanes are summed in
+        // a fixed order instead.
+        float[] lanes = new float[VL];
         for (int c = 0; c < channels; c++) {
             double s = 0;
             for (int i = 0; i < n; i++) {
@@ -318,7 +339,9 @@ final class SimdConv {
                 FloatVector acc = FloatVector.zero(S);
                 int j = 0;
                 for (int bound = S.loopBound(plane); j < bound; j += VL) acc = acc.add(FloatVector.fromArray(S, d, o + j));
-                double r = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                acc.intoArray(lanes, 0);
+                double r = 0;
+                for (float lane : lanes) r += lane;
                 for (; j < plane; j++) r += d[o + j];
                 s += r;
             }

@@ -72,25 +72,27 @@ final class SimdConvTranspose {
         if (dbias != null) SimdConv.sumPerChannel(dbias, dout, g.n(), g.c(), g.h() * g.w());
         if (dx == null && dweight == null) return;
         int q = g.oh() * g.ow(), cin = g.oc(), taps = g.c() * g.kh() * g.kw();
-        int chunks = Math.min(Parallel.threads(), g.n());
+        // NOTE: one partial dW per chunk, the chunks fixed by N and the thread count, summed in chunk order (see SimdConv)
+        int chunks = Math.min(Parallel.chunks(g.n(), 1), g.n());
         if (chunks == 0) return;
-        float[][] partial = new float[chunks][];
+        float[][] partial = dweight != null ? SimdConv.partials(chunks, dweight.length) : null;
         Parallel.forRange(chunks, 1, (c0, c1) -> {
             float[] d = scratch(q * taps);
-            float[] dw = dweight != null ? new float[dweight.length] : null;
-            partial[c0] = dw;
-            int nFrom = (int) ((long) g.n() * c0 / chunks), nTo = (int) ((long) g.n() * c1 / chunks);
-            for (int n = nFrom; n < nTo; n++) {
-                shuffle(dout, d, n, null, g, false);
-                // dx_n (Cin × Q) += Wm (Cin × taps) · Dᵀ (taps × Q)
-                if (dx != null) SimdGemm.sgemm(false, true, cin, q, taps, weight, 0, taps, d, 0, taps, dx, n * cin * q, q, true);
-                // dWm (Cin × taps) += x_n (Cin × Q) · D (Q × taps)
-                if (dw != null) SimdGemm.sgemm(false, false, cin, taps, q, x, n * cin * q, q, d, 0, taps, dw, 0, taps, true);
+            for (int c = c0; c < c1; c++) {
+                float[] dw = partial != null ? partial[c] : null;
+                int nFrom = (int) ((long) g.n() * c / chunks), nTo = (int) ((long) g.n() * (c + 1) / chunks);
+                for (int n = nFrom; n < nTo; n++) {
+                    shuffle(dout, d, n, null, g, false);
+                    // dx_n (Cin × Q) += Wm (Cin × taps) · Dᵀ (taps × Q)
+                    if (dx != null) SimdGemm.sgemm(false, true, cin, q, taps, weight, 0, taps, d, 0, taps, dx, n * cin * q, q, true);
+                    // dWm (Cin × taps) (=|+=) x_n (Cin × Q) · D (Q × taps): the chunk's first sample overwrites its partial
+                    if (dw != null) SimdGemm.sgemm(false, false, cin, taps, q, x, n * cin * q, q, d, 0, taps, dw, 0, taps, n > nFrom);
+                }
             }
         });
         if (dweight != null) {
-            for (float[] dw : partial) {
-                if (dw == null) continue;
+            for (int c = 0; c < chunks; c++) {
+                float[] dw = partial[c];
                 for (int i = 0; i < dweight.length; i++) dweight[i] += dw[i];
             }
         }

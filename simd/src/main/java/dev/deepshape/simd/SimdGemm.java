@@ -77,8 +77,8 @@ public final class SimdGemm {
         if (threads == 1) {
             block(transA, transB, 0, m, 0, n, 0, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
         } else if (m > SMALL_M && rowTiles >= 2 * threads) {
-            // Each thread packs the same B block for itself; with thousands of rows to reuse it that costs little.
-            Parallel.forRange(rowTiles, 1, (t0, t1) -> block(transA, transB, t0 * MR, Math.min(m, t1 * MR), 0, n, 0, k,
+            // Each chunk packs the same B block for itself; with at least MC rows to reuse it that costs little.
+            Parallel.forRange(rowTiles, MC / MR, (t0, t1) -> block(transA, transB, t0 * MR, Math.min(m, t1 * MR), 0, n, 0, k,
                     a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate));
         } else if (colPanels >= threads) {
             Parallel.forRange(colPanels, 1, (q0, q1) -> block(transA, transB, 0, m, q0 * NR, Math.min(n, q1 * NR), 0, k,
