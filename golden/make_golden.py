@@ -28,6 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from tutorial import CombinedModel, write_safetensors  # noqa: E402
 OUT = os.path.join(HERE, "data")
 MNIST = os.environ.get("DEEPSHAPE_DATA", os.path.join(HERE, "..", "..", "..", "shared", "datasets", "mnist"))
 if not os.path.isdir(MNIST):
@@ -35,36 +37,6 @@ if not os.path.isdir(MNIST):
 
 
 # ---------------------------------------------------------------------------------------------------- safetensors
-
-def write_safetensors(path, tensors, metadata=None):
-    """8-byte LE header length, JSON header {name: {dtype, shape, data_offsets}}, raw LE data; names in given order."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    blobs = []
-    at = 0
-    for name, t in tensors.items():
-        t = t.detach().cpu().contiguous()
-        if t.dtype.is_floating_point:
-            arr = t.to(torch.float32).numpy().astype("<f4")
-            dtype = "F32"
-        else:
-            arr = t.to(torch.int64).numpy().astype("<i8")
-            dtype = "I64"
-        raw = arr.tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [at, at + len(raw)]}
-        blobs.append(raw)
-        at += len(raw)
-    js = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    js += b" " * ((8 - len(js) % 8) % 8)  # data starts 8-byte aligned, as the reference writer does
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(js)))
-        f.write(js)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
 
 # ---------------------------------------------------------------------------------------------------- unit configs
 
@@ -216,34 +188,6 @@ def make_units():
 
 
 # ---------------------------------------------------------------------------------------------------- the model
-
-class CombinedModel(nn.Module):
-    """The tutorial's model, written as the tutorial writes it (see shared/SEED_MODEL.md)."""
-
-    def __init__(self):
-        super(CombinedModel, self).__init__()
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1)
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, stride=1, padding=1)
-        self.deconv = nn.ConvTranspose2d(64, 32, kernel_size=2, stride=2)
-        self.rnn = nn.RNN(input_size=32 * 14 * 14, hidden_size=128, num_layers=1, batch_first=True)
-        self.gru = nn.GRU(input_size=128, hidden_size=64, num_layers=1, batch_first=True)
-        self.lstm = nn.LSTM(input_size=64, hidden_size=32, num_layers=1, batch_first=True)
-        self.fc = nn.Linear(32, 10)
-
-    def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = self.deconv(x)
-        x = x.view(x.size(0), -1)
-        x = x.unsqueeze(1)
-        x, _ = self.rnn(x)
-        x, _ = self.gru(x)
-        x, _ = self.lstm(x)
-        x = x[:, -1, :]
-        x = self.fc(x)
-        return x
-
 
 def read_idx(name):
     with gzip.open(os.path.join(MNIST, name), "rb") as f:

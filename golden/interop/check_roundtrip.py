@@ -21,99 +21,14 @@ Run: /usr/bin/python3 golden/interop/check_roundtrip.py [--state FILE] [--out FI
 MNIST is read from $DEEPSHAPE_DATA, else ../shared/datasets/mnist next to the repository.
 """
 import argparse
-import gzip
-import json
 import os
-import struct
+import sys
 
 import torch
-from torch import nn
-import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-class CombinedModel(nn.Module):
-    """The tutorial's model, exactly (SEED_MODEL.md): the names are the state-dict key prefixes."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1)
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, stride=1, padding=1)
-        self.deconv = nn.ConvTranspose2d(64, 32, kernel_size=2, stride=2)
-        self.rnn = nn.RNN(32 * 14 * 14, 128, batch_first=True)
-        self.gru = nn.GRU(128, 64, batch_first=True)
-        self.lstm = nn.LSTM(64, 32, batch_first=True)
-        self.fc = nn.Linear(32, 10)
-
-    def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = self.deconv(x)
-        x = x.view(x.size(0), -1)
-        x = x.unsqueeze(1)
-        x, _ = self.rnn(x)
-        x, _ = self.gru(x)
-        x, _ = self.lstm(x)
-        x = x[:, -1, :]
-        return self.fc(x)
-
-
-# ---------------------------------------------------------------- safetensors by hand
-
-DTYPES = {"F32": torch.float32, "I64": torch.int64}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    data = blob[8 + n:]
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        dtype = DTYPES[entry["dtype"]]
-        t = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
-        out[name] = t.reshape(entry["shape"]).clone()
-    return out, header.get("__metadata__", {})
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, chunks, at = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        t = t.detach().contiguous().to(torch.float32)
-        raw = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(raw)]}
-        chunks.append(raw)
-        at += len(raw)
-    js = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    js += b" " * ((8 - len(js) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(js)))
-        f.write(js)
-        for c in chunks:
-            f.write(c)
-    os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------- MNIST
-
-def mnist_test_images(count):
-    data = os.environ.get("DEEPSHAPE_DATA") or os.path.join(ROOT, "..", "shared", "datasets", "mnist")
-    path = os.path.join(data, "t10k-images-idx3-ubyte.gz")
-    with gzip.open(path, "rb") as f:
-        magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
-        assert magic == 2051, f"{path}: expected IDX magic 2051, got {magic}"
-        pixels = f.read(count * rows * cols)
-    x = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).to(torch.float32).reshape(count, 1, rows, cols)
-    return (x / 255.0 - 0.5) / 0.5
+sys.path.insert(0, os.path.join(ROOT, "golden"))
+from tutorial import CombinedModel, mnist_test_images, read_safetensors, write_safetensors  # noqa: E402
 
 
 def main():
