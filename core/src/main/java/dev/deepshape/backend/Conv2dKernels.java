@@ -116,13 +116,8 @@ public final class Conv2dKernels {
                 boolean acc = accumulate || bias != null; // the GEMM adds onto the bias (or onto what was there)
                 for (int grp = 0; grp < g.groups(); grp++) {
                     int xOff = (n * g.c() + grp * cg) * plane;
-                    float[] src = x;
-                    int srcOff = xOff;
-                    if (!pointwise) {
-                        im2col(col, x, xOff, g);
-                        src = col;
-                        srcOff = 0;
-                    }
+                    float[] src = lowered(col, x, xOff, g);
+                    int srcOff = col == null ? xOff : 0;
                     // out_g (ocg × P) = W_g (ocg × K) · col_g (K × P)
                     be.sgemm(false, false, ocg, p, k, weight, grp * ocg * k, k, src, srcOff, p, out, outBase + grp * ocg * p, p, acc);
                 }
@@ -174,13 +169,8 @@ public final class Conv2dKernels {
                 for (int grp = 0; grp < g.groups(); grp++) {
                     int dOff = (n * g.oc() + grp * ocg) * p;
                     int xOff = (n * g.c() + grp * cg) * plane;
-                    float[] src = x;
-                    int srcOff = xOff;
-                    if (!pointwise) {
-                        im2col(col, x, xOff, g);
-                        src = col;
-                        srcOff = 0;
-                    }
+                    float[] src = lowered(col, x, xOff, g);
+                    int srcOff = col == null ? xOff : 0;
                     // dW_g (ocg × K) += dout_g (ocg × P) · col_gᵀ (P × K)
                     be.sgemm(false, true, ocg, k, p, dout, dOff, p, src, srcOff, p, dw, grp * ocg * k, k, true);
                 }
@@ -210,6 +200,19 @@ public final class Conv2dKernels {
                 && g.oh() == g.h() && g.ow() == g.w();
     }
 
+    /** The matrix sgemm reads for one sample's group: x itself for a pointwise convolution ({@code col} null), else col filled by im2col. */
+    private static float[] lowered(float[] col, float[] x, int xOff, Conv2dGeometry g) {
+        if (col == null) return x;
+        im2col(col, x, xOff, g);
+        return col;
+    }
+
+    /** The first output column ox (in [0, ow]) whose input column ox·s + off is at least 0. */
+    private static int firstInside(int off, int s, int ow) { return Math.min(ow, Math.max(0, Math.ceilDiv(-off, s))); }
+
+    /** One past the last output column (in [lo, ow]) whose input column ox·s + off is below w. */
+    private static int endInside(int off, int s, int ow, int w, int lo) { return Math.max(lo, Math.min(ow, Math.floorDiv(w - 1 - off, s) + 1)); }
+
     /**
      * Fills col (K × P) from one sample's group of channels starting at {@code x[xOff]}: row (ci, ky, kx), column
      * (oy, ox) holds x[ci, oy·s − pad + ky·dil, ox·s − pad + kx·dil], or 0 outside the input.
@@ -223,9 +226,7 @@ public final class Conv2dKernels {
                 for (int kx = 0; kx < g.kw(); kx++, row++) {
                     int dst = row * p;
                     int offX = kx * g.dilW() - g.padW();
-                    // the output columns whose input column ox·s + offX lies inside [0, w)
-                    int lo = Math.min(ow, Math.max(0, Math.ceilDiv(-offX, sw)));
-                    int hi = Math.max(lo, Math.min(ow, Math.floorDiv(w - 1 - offX, sw) + 1));
+                    int lo = firstInside(offX, sw, ow), hi = endInside(offX, sw, ow, w, lo);
                     for (int oy = 0; oy < g.oh(); oy++, dst += ow) {
                         int iy = oy * g.strideH() - g.padH() + ky * g.dilH();
                         if (iy < 0 || iy >= g.h()) {
@@ -253,8 +254,7 @@ public final class Conv2dKernels {
                 for (int kx = 0; kx < g.kw(); kx++, row++) {
                     int src = row * p;
                     int offX = kx * g.dilW() - g.padW();
-                    int lo = Math.min(ow, Math.max(0, Math.ceilDiv(-offX, sw)));
-                    int hi = Math.max(lo, Math.min(ow, Math.floorDiv(w - 1 - offX, sw) + 1));
+                    int lo = firstInside(offX, sw, ow), hi = endInside(offX, sw, ow, w, lo);
                     for (int oy = 0; oy < g.oh(); oy++, src += ow) {
                         int iy = oy * g.strideH() - g.padH() + ky * g.dilH();
                         if (iy < 0 || iy >= g.h()) continue;

@@ -2,7 +2,6 @@ package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
 import dev.deepshape.shape.ShapeRule;
-import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 
@@ -19,7 +18,7 @@ import dev.deepshape.tensor.Tensor;
  * <pre>{@code Conv2d conv1 = new Conv2d(1, 32, 3, 1, 1);    // Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
  * Tensor y = conv1.forward(Tensor.zeros(64, 1, 28, 28)); // (64, 32, 28, 28)}</pre>
  */
-public class Conv2d extends Module {
+public class Conv2d extends ConvModule {
     public final int inChannels;
     public final int outChannels;
     public final int[] kernelSize;
@@ -31,8 +30,6 @@ public class Conv2d extends Module {
     public final int[] dilation;
     public final int groups;
     private final int[] paddingEnd;
-    private Tensor weight;
-    private Tensor bias;
 
     /** {@code nn.Conv2d(in, out, kernel_size)}: stride 1, no padding. */
     public Conv2d(int inChannels, int outChannels, int kernelSize) {
@@ -84,19 +81,7 @@ public class Conv2d extends Module {
         }
         this.paddingMode = paddingMode;
         int[] wShape = {outChannels, inChannels / groups, this.kernelSize[0], this.kernelSize[1]};
-        this.weight = registerParameter("weight", Init.kaimingUniformSqrt5(Rng.global(), wShape));
-        this.bias = bias ? registerParameter("bias", Init.uniformFan(Rng.global(), Init.fanIn(wShape), outChannels)) : null;
-    }
-
-    /** The filters, (out_channels, in_channels/groups, kH, kW). */
-    public Tensor weight() { return weight; }
-
-    /** The per-channel bias, (out_channels), or null when built with {@code bias=false}. */
-    public Tensor bias() { return bias; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        if (name.equals("weight")) weight = value; else bias = value;
+        initParameters(wShape, outChannels, bias);
     }
 
     @Override

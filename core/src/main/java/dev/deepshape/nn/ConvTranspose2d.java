@@ -2,7 +2,6 @@ package dev.deepshape.nn;
 
 import dev.deepshape.autograd.ConvOps;
 import dev.deepshape.shape.ShapeRule;
-import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 
@@ -19,7 +18,7 @@ import dev.deepshape.tensor.Tensor;
  * <pre>{@code ConvTranspose2d up = new ConvTranspose2d(64, 32, 2, 2); // ConvTranspose2d(64, 32, kernel_size=(2, 2), stride=(2, 2))
  * Tensor y = up.forward(Tensor.zeros(64, 64, 7, 7));             // (64, 32, 14, 14)}</pre>
  */
-public class ConvTranspose2d extends Module {
+public class ConvTranspose2d extends ConvModule {
     public final int inChannels;
     public final int outChannels;
     public final int[] kernelSize;
@@ -28,8 +27,6 @@ public class ConvTranspose2d extends Module {
     public final int[] outputPadding;
     public final int groups;
     public final int[] dilation;
-    private Tensor weight;
-    private Tensor bias;
 
     /** {@code nn.ConvTranspose2d(in, out, kernel_size)}: stride 1, no padding. */
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize) {
@@ -66,19 +63,7 @@ public class ConvTranspose2d extends Module {
         this.outChannels = outChannels;
         this.groups = groups;
         int[] wShape = {inChannels, outChannels / groups, this.kernelSize[0], this.kernelSize[1]};
-        this.weight = registerParameter("weight", Init.kaimingUniformSqrt5(Rng.global(), wShape));
-        this.bias = bias ? registerParameter("bias", Init.uniformFan(Rng.global(), Init.fanIn(wShape), outChannels)) : null;
-    }
-
-    /** The filters, (in_channels, out_channels/groups, kH, kW). */
-    public Tensor weight() { return weight; }
-
-    /** The per-channel bias, (out_channels), or null when built with {@code bias=false}. */
-    public Tensor bias() { return bias; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        if (name.equals("weight")) weight = value; else bias = value;
+        initParameters(wShape, outChannels, bias);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.deepshape.shape;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,10 +23,7 @@ public record Conv2dRule(int inChannels, int outChannels, int[] kernelSize, int[
             throw new IllegalArgumentException("Conv2d: invalid padding string '" + paddingMode + "', should be one of {'valid', 'same'}");
         }
         padding = paddingMode != null ? new int[] {0, 0} : Rules.pair("Conv2d", "padding", padding);
-        if (inChannels <= 0 || outChannels <= 0) throw new IllegalArgumentException("Conv2d: in_channels and out_channels must be positive, got " + inChannels + " and " + outChannels);
-        if (groups <= 0) throw new IllegalArgumentException("Conv2d: groups must be a positive integer, got " + groups);
-        if (inChannels % groups != 0) throw new IllegalArgumentException("Conv2d: in_channels must be divisible by groups, got in_channels=" + inChannels + ", groups=" + groups);
-        if (outChannels % groups != 0) throw new IllegalArgumentException("Conv2d: out_channels must be divisible by groups, got out_channels=" + outChannels + ", groups=" + groups);
+        Rules.channelsAndGroups("Conv2d", inChannels, outChannels, groups);
         Rules.atLeast("Conv2d", "kernel_size", kernelSize, 1);
         Rules.atLeast("Conv2d", "stride", stride, 1);
         Rules.atLeast("Conv2d", "padding", padding, 0);
@@ -51,10 +47,6 @@ public record Conv2dRule(int inChannels, int outChannels, int[] kernelSize, int[
         return sb.append(')').toString();
     }
 
-    private String expected(int[] in) {
-        return in.length == 3 ? "(" + inChannels + ", H, W)" : "(N, " + inChannels + ", H, W)";
-    }
-
     /** Total zero padding added along axis {@code a} (both sides). */
     private int totalPadding(int a) {
         return "same".equals(paddingMode) ? dilation[a] * (kernelSize[a] - 1) : 2 * padding[a];
@@ -70,7 +62,7 @@ public record Conv2dRule(int inChannels, int outChannels, int[] kernelSize, int[
             long num = (long) size + totalPadding(a) - (long) dilation[a] * (kernelSize[a] - 1) - 1;
             if (num < 0) {
                 int need = dilation[a] * (kernelSize[a] - 1) + 1 - totalPadding(a);
-                throw new ShapeException(repr(), expected(in), in, (a == 0 ? "H" : "W") + "_out = " + explainAxis(in, a, false)
+                throw new ShapeException(repr(), Rules.expectedImage(inChannels, in), in, (a == 0 ? "H" : "W") + "_out = " + explainAxis(in, a, false)
                         + " < 1: the padded input (" + (size + totalPadding(a)) + ") is smaller than the kernel's reach dilation·(kernel_size − 1) + 1 = "
                         + (dilation[a] * (kernelSize[a] - 1) + 1) + "; the input needs " + (a == 0 ? "H" : "W") + " >= " + need
                         + " (remove a pooling layer before it, or add padding)");
@@ -108,15 +100,9 @@ public record Conv2dRule(int inChannels, int outChannels, int[] kernelSize, int[
 
     @Override
     public List<String> explain(int[] in) {
-        int[] out = outputShape(in);
-        List<String> lines = new ArrayList<>();
-        lines.add("C_out = out_channels = " + outChannels);
-        lines.add(explainAxis(in, 0, true));
-        lines.add(explainAxis(in, 1, true));
-        lines.add("output " + Dims.str(out));
-        lines.add(ShapeRule.paramLine(parameterShapes(), Map.of("weight", "(out_channels, in_channels/groups, kernel_size[0], kernel_size[1])", "bias", "(out_channels,)")));
-        lines.add(ShapeRule.paramSum(parameterShapes()));
-        return lines;
+        int[] out = outputShape(in); // NOTE: first, so a bad input fails with the shape error, not inside explainAxis
+        return Rules.convExplain(outChannels, explainAxis(in, 0, true), explainAxis(in, 1, true), out, parameterShapes(),
+                "(out_channels, in_channels/groups, kernel_size[0], kernel_size[1])");
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.deepshape.shape;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,10 +19,7 @@ public record ConvTranspose2dRule(int inChannels, int outChannels, int[] kernelS
         padding = Rules.pair("ConvTranspose2d", "padding", padding);
         outputPadding = Rules.pair("ConvTranspose2d", "output_padding", outputPadding);
         dilation = Rules.pair("ConvTranspose2d", "dilation", dilation);
-        if (inChannels <= 0 || outChannels <= 0) throw new IllegalArgumentException("ConvTranspose2d: in_channels and out_channels must be positive, got " + inChannels + " and " + outChannels);
-        if (groups <= 0) throw new IllegalArgumentException("ConvTranspose2d: groups must be a positive integer, got " + groups);
-        if (inChannels % groups != 0) throw new IllegalArgumentException("ConvTranspose2d: in_channels must be divisible by groups, got in_channels=" + inChannels + ", groups=" + groups);
-        if (outChannels % groups != 0) throw new IllegalArgumentException("ConvTranspose2d: out_channels must be divisible by groups, got out_channels=" + outChannels + ", groups=" + groups);
+        Rules.channelsAndGroups("ConvTranspose2d", inChannels, outChannels, groups);
         Rules.atLeast("ConvTranspose2d", "kernel_size", kernelSize, 1);
         Rules.atLeast("ConvTranspose2d", "stride", stride, 1);
         Rules.atLeast("ConvTranspose2d", "padding", padding, 0);
@@ -51,8 +47,6 @@ public record ConvTranspose2dRule(int inChannels, int outChannels, int[] kernelS
         return sb.append(')').toString();
     }
 
-    private String expected(int[] in) { return in.length == 3 ? "(" + inChannels + ", H, W)" : "(N, " + inChannels + ", H, W)"; }
-
     private long size(int in, int a) {
         return (long) (in - 1) * stride[a] - 2L * padding[a] + (long) dilation[a] * (kernelSize[a] - 1) + outputPadding[a] + 1;
     }
@@ -65,7 +59,7 @@ public record ConvTranspose2dRule(int inChannels, int outChannels, int[] kernelS
         for (int a = 0; a < 2; a++) {
             long s = size(in[c + 1 + a], a);
             if (s < 1) {
-                throw new ShapeException(repr(), expected(in), in, (a == 0 ? "H" : "W") + "_out = " + explainAxis(in, a, false)
+                throw new ShapeException(repr(), Rules.expectedImage(inChannels, in), in, (a == 0 ? "H" : "W") + "_out = " + explainAxis(in, a, false)
                         + " < 1: the padding " + padding[a] + " crops more than the transposed convolution produces; lower padding");
             }
             out[c + 1 + a] = (int) s;
@@ -93,15 +87,9 @@ public record ConvTranspose2dRule(int inChannels, int outChannels, int[] kernelS
 
     @Override
     public List<String> explain(int[] in) {
-        int[] out = outputShape(in);
-        List<String> lines = new ArrayList<>();
-        lines.add("C_out = out_channels = " + outChannels);
-        lines.add(explainAxis(in, 0, true));
-        lines.add(explainAxis(in, 1, true));
-        lines.add("output " + Dims.str(out));
-        lines.add(ShapeRule.paramLine(parameterShapes(), Map.of("weight", "(in_channels, out_channels/groups, kernel_size[0], kernel_size[1])", "bias", "(out_channels,)")));
-        lines.add(ShapeRule.paramSum(parameterShapes()));
-        return lines;
+        int[] out = outputShape(in); // NOTE: first, so a bad input fails with the shape error, not inside explainAxis
+        return Rules.convExplain(outChannels, explainAxis(in, 0, true), explainAxis(in, 1, true), out, parameterShapes(),
+                "(in_channels, out_channels/groups, kernel_size[0], kernel_size[1])");
     }
 
     @Override

@@ -19,6 +19,34 @@ final class Rules {
         for (int x : v) if (x < min) throw new IllegalArgumentException(unit + ": " + name + " must be >= " + min + ", got " + tuple(v));
     }
 
+    /** The channel and group checks of the 2-d convolutions, in PyTorch's words. */
+    static void channelsAndGroups(String unit, int inChannels, int outChannels, int groups) {
+        if (inChannels <= 0 || outChannels <= 0) throw new IllegalArgumentException(unit + ": in_channels and out_channels must be positive, got " + inChannels + " and " + outChannels);
+        if (groups <= 0) throw new IllegalArgumentException(unit + ": groups must be a positive integer, got " + groups);
+        if (inChannels % groups != 0) throw new IllegalArgumentException(unit + ": in_channels must be divisible by groups, got in_channels=" + inChannels + ", groups=" + groups);
+        if (outChannels % groups != 0) throw new IllegalArgumentException(unit + ": out_channels must be divisible by groups, got out_channels=" + outChannels + ", groups=" + groups);
+    }
+
+    /** {@code (N, 3, H, W)}, or {@code (3, H, W)} for an unbatched input: the input a convolution with {@code channels} expects. */
+    static String expectedImage(int channels, int[] in) {
+        return in.length == 3 ? "(" + channels + ", H, W)" : "(N, " + channels + ", H, W)";
+    }
+
+    /**
+     * The explanation lines of a 2-d convolution: C_out, the two axis formulas, the output, and the parameters, with
+     * {@code weightSymbols} naming the weight's axes.
+     */
+    static java.util.List<String> convExplain(int outChannels, String hLine, String wLine, int[] out, java.util.Map<String, int[]> params, String weightSymbols) {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        lines.add("C_out = out_channels = " + outChannels);
+        lines.add(hLine);
+        lines.add(wLine);
+        lines.add("output " + Dims.str(out));
+        lines.add(ShapeRule.paramLine(params, java.util.Map.of("weight", weightSymbols, "bias", "(out_channels,)")));
+        lines.add(ShapeRule.paramSum(params));
+        return lines;
+    }
+
     static boolean isZero(int[] a) { return a[0] == 0 && a[1] == 0; }
 
     static boolean isOne(int[] a) { return a[0] == 1 && a[1] == 1; }
