@@ -187,22 +187,35 @@ final class SimdConv {
                              boolean add, float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
         FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
-        for (int p = 0; p < kc; p++) {
-            int pa = aIdx + p * MR;
-            FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
-            c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
-            c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
-            c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
-            c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
-            c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b, c4);
-            c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b, c5);
+        if (MR == 4) {
+            for (int p = 0; p < kc; p++) {
+                int pa = aIdx + p * MR;
+                FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
+                c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
+                c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
+                c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
+                c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
+            }
+        } else {
+            for (int p = 0; p < kc; p++) {
+                int pa = aIdx + p * MR;
+                FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
+                c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
+                c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
+                c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
+                c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
+                c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b, c4);
+                c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b, c5);
+            }
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, NR);
         c2.intoArray(tile, 2 * NR);
         c3.intoArray(tile, 3 * NR);
-        c4.intoArray(tile, 4 * NR);
-        c5.intoArray(tile, 5 * NR);
+        if (MR == 6) {
+            c4.intoArray(tile, 4 * NR);
+            c5.intoArray(tile, 5 * NR);
+        }
         for (int r = 0; r < mr; r++) {
             int ci = cIdx + r * ldc, ti = r * NR;
             if (add) for (int j = 0; j < nr; j++) c[ci + j] += tile[ti + j];

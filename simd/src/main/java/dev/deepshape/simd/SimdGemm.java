@@ -34,12 +34,23 @@ public final class SimdGemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Floats per vector: 16 with AVX-512, 8 with AVX2, 4 with NEON/SSE. */
     public static final int VL = S.length();
-    /** Rows of a C tile. */
-    public static final int MR = 6;
+    /**
+     * Rows of a C tile: 6 (12 accumulators) where the ISA has 32 vector registers (AVX-512), 4 (8 accumulators) where
+     * it has 16 (AVX2): with 6 rows C2 keeps 3 broadcasts live and spills an accumulator to the stack, and the
+     * store-to-load round trip in the FMA chain cut the kernel to a third of peak (39 of 93 GFLOP/s on a Zen 3
+     * core; 4 rows: 60-85). The system property {@code deepshape.simd.mr} (4 or 6) overrides it, for the tests.
+     */
+    public static final int MR = tileRows();
     /** Columns of a C tile: two vectors. */
     public static final int NR = 2 * VL;
+    private static int tileRows() {
+        String forced = System.getProperty("deepshape.simd.mr");
+        if ("4".equals(forced) || "6".equals(forced)) return Integer.parseInt(forced);
+        return VL >= 16 ? 6 : 4;
+    }
+
     /** Rows of A per L2 block. */
-    static final int MC = 192;
+    static final int MC = 192; // a multiple of both tile heights
     /** Depth of a packed B block (its panels, kc × NR floats, stay in L1). */
     static final int KC = 256;
     /** Columns of a packed B block. */
@@ -187,29 +198,13 @@ public final class SimdGemm {
         int last = ic + mc - 1;
         for (int ir = 0; ir < mc; ir += MR) {
             int i = ic + ir;
-            int r0 = aK + i * aRow, r1 = aK + Math.min(i + 1, last) * aRow, r2 = aK + Math.min(i + 2, last) * aRow;
-            int r3 = aK + Math.min(i + 3, last) * aRow, r4 = aK + Math.min(i + 4, last) * aRow;
-            int r5 = aK + Math.min(i + 5, last) * aRow;
             int d = ir * kc;
-            if (aDepth == 1) {
-                for (int p = 0; p < kc; p++) {
-                    int q = d + p * MR;
-                    dst[q] = a[r0 + p];
-                    dst[q + 1] = a[r1 + p];
-                    dst[q + 2] = a[r2 + p];
-                    dst[q + 3] = a[r3 + p];
-                    dst[q + 4] = a[r4 + p];
-                    dst[q + 5] = a[r5 + p];
-                }
-            } else {
-                for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) {
-                    int q = d + p * MR;
-                    dst[q] = a[r0 + pa];
-                    dst[q + 1] = a[r1 + pa];
-                    dst[q + 2] = a[r2 + pa];
-                    dst[q + 3] = a[r3 + pa];
-                    dst[q + 4] = a[r4 + pa];
-                    dst[q + 5] = a[r5 + pa];
+            for (int r = 0; r < MR; r++) {
+                int src = aK + Math.min(i + r, last) * aRow;
+                if (aDepth == 1) {
+                    for (int p = 0; p < kc; p++) dst[d + p * MR + r] = a[src + p];
+                } else {
+                    for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) dst[d + p * MR + r] = a[src + pa];
                 }
             }
         }
@@ -222,6 +217,13 @@ public final class SimdGemm {
      */
     static void kernel(int kc, boolean packed, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int aDepth,
                        float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr, boolean add, float[] tile) {
+        if (MR == 4) kernel4(kc, packed, a, a0, a1, a2, a3, aDepth, bp, bIdx, c, cIdx, ldc, mr, nr, add, tile);
+        else kernel6(kc, packed, a, a0, a1, a2, a3, a4, a5, aDepth, bp, bIdx, c, cIdx, ldc, mr, nr, add, tile);
+    }
+
+    /** {@link #kernel} with 6 rows (12 accumulators), for 32 vector registers. */
+    private static void kernel6(int kc, boolean packed, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int aDepth,
+                                float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr, boolean add, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -412,6 +414,113 @@ public final class SimdGemm {
             c41.intoArray(tile, 4 * NR + VL);
             c50.intoArray(tile, 5 * NR);
             c51.intoArray(tile, 5 * NR + VL);
+            storeEdge(tile, c, cIdx, ldc, mr, nr, add);
+        }
+    }
+
+    /**
+     * {@link #kernel} with 4 rows (8 accumulators), for 16 vector registers: one step of K per iteration (unrolling
+     * two made C2 spill here too).
+     */
+    private static void kernel4(int kc, boolean packed, float[] a, int a0, int a1, int a2, int a3, int aDepth,
+                                float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr, boolean add, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        // NOTE: three loops, each with indices linear in p and a constant stride, so C2 hoists the range checks
+        FloatVector av;
+        if (packed) {
+            for (int p = 0; p < kc; p++) {
+                int pa = a0 + p * 4, pb = bIdx + p * NR;
+                FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+                FloatVector b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, a[pa]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, a[pa + 1]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, a[pa + 2]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, a[pa + 3]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+            }
+        } else if (aDepth == 1) {
+            for (int p = 0; p < kc; p++) {
+                int pb = bIdx + p * NR;
+                FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+                FloatVector b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, a[a0 + p]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, a[a1 + p]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, a[a2 + p]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, a[a3 + p]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+            }
+        } else {
+            for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) {
+                int pb = bIdx + p * NR;
+                FloatVector b0 = FloatVector.fromArray(S, bp, pb);
+                FloatVector b1 = FloatVector.fromArray(S, bp, pb + VL);
+                av = FloatVector.broadcast(S, a[a0 + pa]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, a[a1 + pa]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, a[a2 + pa]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, a[a3 + pa]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+            }
+        }
+        if (mr == 4 && nr == NR) {
+            int ci = cIdx;
+            if (add) {
+                FloatVector.fromArray(S, c, ci).add(c00).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c01).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c10).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c11).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c20).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c21).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c30).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c31).intoArray(c, ci + VL);
+            } else {
+                c00.intoArray(c, ci);
+                c01.intoArray(c, ci + VL);
+                ci += ldc;
+                c10.intoArray(c, ci);
+                c11.intoArray(c, ci + VL);
+                ci += ldc;
+                c20.intoArray(c, ci);
+                c21.intoArray(c, ci + VL);
+                ci += ldc;
+                c30.intoArray(c, ci);
+                c31.intoArray(c, ci + VL);
+            }
+        } else {
+            c00.intoArray(tile, 0);
+            c01.intoArray(tile, VL);
+            c10.intoArray(tile, NR);
+            c11.intoArray(tile, NR + VL);
+            c20.intoArray(tile, 2 * NR);
+            c21.intoArray(tile, 2 * NR + VL);
+            c30.intoArray(tile, 3 * NR);
+            c31.intoArray(tile, 3 * NR + VL);
             storeEdge(tile, c, cIdx, ldc, mr, nr, add);
         }
     }

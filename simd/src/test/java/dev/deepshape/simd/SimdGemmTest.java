@@ -15,6 +15,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** The Vector API sgemm against the naive triple loop, on awkward shapes, every transpose variant and both modes. */
 class SimdGemmTest {
+    /** The pom runs these tests once per tile height; make sure the override reached the kernel. */
+    @Test
+    void tileRowsFollowTheOverrideOrTheRegisterFile() {
+        String forced = System.getProperty("deepshape.simd.mr");
+        int expected = forced != null ? Integer.parseInt(forced) : (SimdGemm.VL >= 16 ? 6 : 4);
+        assertEquals(expected, SimdGemm.MR);
+        assertEquals(0, SimdGemm.MC % SimdGemm.MR, "MC must hold whole tiles");
+    }
+
     // Shapes: trivial; smaller than one tile; one column; primes around MR/NR and the MC/KC blocks; conv1's K=9;
     // a K-split weight gradient; the RNN input projection (column split); rows past MC and columns past NC.
     @ParameterizedTest(name = "m={0} n={1} k={2}")
