@@ -147,7 +147,11 @@ final class SimdConv {
                 convolve(dx, g.c(), dout, packedW, null, true, g.n(), low);
             }
         }
-        if (dweight != null) backwardWeight(dweight, dout, x, g, lowerings(g)[0]);
+        if (dweight != null) {
+            Shifted sh = shifted(g)[0];
+            if (sh.c() >= 8) backwardWeightShifted(dweight, dout, x, g, sh);
+            else backwardWeight(dweight, dout, x, g, lowerings(g)[0]);
+        }
     }
 
     /**
@@ -528,6 +532,74 @@ final class SimdConv {
         });
         for (int c = 0; c < chunks; c++) {
             float[] dwt = partial[c];
+            for (int o = 0; o < oc; o++) {
+                for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
+            }
+        }
+    }
+
+    /**
+     * The weight gradient on the padded input (see {@link Shifted}): for each tap, {@code dW_tapᵀ (C × OC) +=
+     * shift_tap(pad(x_n)) (C × P') · dout'_nᵀ (P' × OC)}, where dout' is dout laid out on the padded width with zeros
+     * in the extra columns (so the wasted pixels add nothing). The rows of A are the padded input where it lies; B
+     * is packed once per sample and serves all taps. Partial sums per chunk and their order as in
+     * {@link #backwardWeight}.
+     */
+    private static void backwardWeightShifted(float[] dweight, float[] dout, float[] x, Conv2dGeometry g, Shifted sh) {
+        int c = g.c(), oc = g.oc(), taps = sh.taps(), k = c * taps, wp = sh.wp(), w = sh.w(), oh = sh.oh();
+        int plane = sh.plane(), pp = oh * wp, p = oh * w, panels = (oc + NR - 1) / NR;
+        int inStride = c * g.h() * g.w(), outStride = oc * p;
+        int chunks = Math.min(Parallel.chunks(g.n(), 1), g.n());
+        if (chunks == 0) return;
+        float[][] partial = partials(chunks, k * oc);
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            Scratch s = SCRATCH.get();
+            if (s.pad.length < sh.size()) s.pad = new float[sh.size()];
+            if (s.packB.length < panels * pp * NR) s.packB = new float[panels * pp * NR];
+            float[] pad = s.pad, packB = s.packB;
+            java.util.Arrays.fill(pad, 0, sh.size(), 0f);
+            for (int chunk = c0; chunk < c1; chunk++) {
+                float[] dwt = partial[chunk]; // row ci·taps + tap, column o: dW[o, ci, tap]
+                int nFrom = (int) ((long) g.n() * chunk / chunks), nTo = (int) ((long) g.n() * (chunk + 1) / chunks);
+                for (int sample = nFrom; sample < nTo; sample++) {
+                    int iBase = sample * inStride, oBase = sample * outStride;
+                    for (int ci = 0; ci < c; ci++) {
+                        for (int y = 0; y < g.h(); y++) {
+                            System.arraycopy(x, iBase + (ci * g.h() + y) * w, pad, ci * plane + (y + sh.padTop()) * wp + sh.padLeft(), w);
+                        }
+                    }
+                    // B(p', j) = dout[j, oy, ox] for p' = oy·wp + ox, zero where ox ≥ w or j ≥ oc; panels of [pp][NR]
+                    for (int q = 0; q < panels; q++) {
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < wp; ox++) {
+                                int d = (q * pp + oy * wp + ox) * NR;
+                                for (int jj = 0; jj < NR; jj++) {
+                                    int j = q * NR + jj;
+                                    packB[d + jj] = ox < w && j < oc ? dout[oBase + j * p + oy * w + ox] : 0f;
+                                }
+                            }
+                        }
+                    }
+                    boolean add = sample > nFrom; // the chunk's first sample overwrites its (reused) partial sum
+                    for (int t = 0; t < taps; t++) {
+                        int aT = sh.tapOff()[t];
+                        for (int ci = 0; ci < c; ci += MR) {
+                            int mr = Math.min(MR, c - ci), last = c - 1;
+                            int a0 = ci * plane + aT, a1 = Math.min(ci + 1, last) * plane + aT, a2 = Math.min(ci + 2, last) * plane + aT;
+                            int a3 = Math.min(ci + 3, last) * plane + aT, a4 = Math.min(ci + 4, last) * plane + aT;
+                            int a5 = Math.min(ci + 5, last) * plane + aT;
+                            for (int q = 0; q < panels; q++) {
+                                int nr = Math.min(NR, oc - q * NR);
+                                SimdGemm.kernel(pp, false, pad, a0, a1, a2, a3, a4, a5, 1, packB, q * pp * NR,
+                                        dwt, (ci * taps + t) * oc + q * NR, taps * oc, mr, nr, add, s.tile);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            float[] dwt = partial[chunk];
             for (int o = 0; o < oc; o++) {
                 for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
             }
