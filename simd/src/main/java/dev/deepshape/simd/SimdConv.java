@@ -121,8 +121,9 @@ final class SimdConv {
         } else {
             Lowering low = lowerings(g)[0];
             int k = low.k();
-            float[] packedW = packA(g.oc(), k, (i, kk) -> weight[i * k + kk]);
-            convolve(out, g.oc(), x, packedW, bias, false, g.n(), low);
+            // NOTE: the bias is one more column of A against a row of ones in B: added by the micro-kernel itself
+            float[] packedW = packA(g.oc(), bias == null ? k : k + 1, (i, kk) -> kk < k ? weight[i * k + kk] : bias[i]);
+            convolve(out, g.oc(), x, packedW, bias != null, false, g.n(), low);
         }
     }
 
@@ -144,7 +145,7 @@ final class SimdConv {
                 Lowering low = lowerings(g)[1];
                 // W'(ci, (oc, ky', kx')) = W(oc, ci, kh−1−ky', kw−1−kx')
                 float[] packedW = packA(g.c(), low.k(), (ci, kk) -> weight[(kk / khw) * kIn + ci * khw + (khw - 1 - kk % khw)]);
-                convolve(dx, g.c(), dout, packedW, null, true, g.n(), low);
+                convolve(dx, g.c(), dout, packedW, false, true, g.n(), low);
             }
         }
         if (dweight != null) {
@@ -155,39 +156,36 @@ final class SimdConv {
     }
 
     /**
-     * {@code out_n (=|+=) A · col(in_n)} (+ bias) for every sample: A is packed by {@link #packA} (m rows, low.k()
-     * columns), out_n is (m, P) at {@code n·m·P}, in_n is (low.c, low.h, low.w) at {@code n·low.c·low.h·low.w}.
+     * {@code out_n (=|+=) A · col(in_n)} for every sample: A is packed by {@link #packA} (m rows, low.k() columns,
+     * plus the bias as one more column when {@code biasRow}: B then gets a row of ones), out_n is (m, P) at
+     * {@code n·m·P}, in_n is (low.c, low.h, low.w) at {@code n·low.c·low.h·low.w}.
      */
-    private static void convolve(float[] out, int m, float[] in, float[] packedA, float[] bias, boolean accumulate, int n, Lowering low) {
-        int k = low.k(), p = low.p(), panels = (p + NR - 1) / NR, tiles = (m + MR - 1) / MR;
+    private static void convolve(float[] out, int m, float[] in, float[] packedA, boolean biasRow, boolean accumulate, int n,
+                                 Lowering low) {
+        int k = low.k() + (biasRow ? 1 : 0), p = low.p(), panels = (p + NR - 1) / NR, tiles = (m + MR - 1) / MR;
         int inStride = low.c() * low.h() * low.w(), outStride = m * p;
         Parallel.forRange(n, 1, (n0, n1) -> {
             Scratch s = SCRATCH.get();
-            if (s.packB.length < panels * k * NR) s.packB = new float[panels * k * NR];
+            if (s.packB.length < k * NR) s.packB = new float[k * NR];
             float[] packB = s.packB;
             for (int sample = n0; sample < n1; sample++) {
-                packColumns(packB, in, sample * inStride, low);
                 int oBase = sample * outStride;
-                if (bias != null) {
-                    for (int i = 0; i < m; i++) {
-                        if (accumulate) for (int q = 0; q < p; q++) out[oBase + i * p + q] += bias[i];
-                        else java.util.Arrays.fill(out, oBase + i * p, oBase + (i + 1) * p, bias[i]);
-                    }
-                }
-                boolean add = accumulate || bias != null;
-                for (int kb = 0; kb < k; kb += KB) {
-                    int kc = Math.min(KB, k - kb);
-                    for (int q = 0; q < panels; q++) {
-                        int nr = Math.min(NR, p - q * NR);
-                        int bIdx = (q * k + kb) * NR;
+                // NOTE: one panel at a time: K × NR floats, in L1 while every row tile uses it
+                for (int q = 0; q < panels; q++) {
+                    packPanel(packB, in, sample * inStride, low, q);
+                    if (biasRow) java.util.Arrays.fill(packB, (k - 1) * NR, k * NR, 1f);
+                    int nr = Math.min(NR, p - q * NR);
+                    for (int kb = 0; kb < k; kb += KB) {
+                        int kc = Math.min(KB, k - kb);
+                        boolean add = accumulate || kb > 0;
                         for (int t = 0; t < tiles; t++) {
                             int mr = Math.min(MR, m - t * MR);
                             int aIdx = (t * k + kb) * MR, cIdx = oBase + t * MR * p + q * NR;
                             if (nr <= VL) { // the last, narrow panel (e.g. 4 of 196 pixels): half the work
-                                kernelNarrow(kc, packedA, aIdx, packB, bIdx, out, cIdx, p, mr, nr, add || kb > 0, s.tile);
+                                kernelNarrow(kc, packedA, aIdx, packB, kb * NR, out, cIdx, p, mr, nr, add, s.tile);
                             } else {
-                                SimdGemm.kernel(kc, true, packedA, aIdx, 0, 0, 0, 0, 0, MR, packB, bIdx, out, cIdx, p, mr, nr,
-                                        add || kb > 0, s.tile);
+                                SimdGemm.kernel(kc, true, packedA, aIdx, 0, 0, 0, 0, 0, MR, packB, kb * NR, out, cIdx, p, mr, nr,
+                                        add, s.tile);
                             }
                         }
                     }
@@ -261,29 +259,25 @@ final class SimdConv {
     }
 
     /**
-     * The im2col matrix of one sample, packed for the micro-kernel: panel q holds output pixels [q·NR, q·NR + NR) as
-     * [K][NR]; each row is two masked vector loads of the shifted input (zeros where the window leaves the input
-     * and past the last pixel). The masks depend on the kernel tap (ky, kx) only, so they are formed once per tap
-     * and reused for every input channel.
+     * Panel q of the im2col matrix of one sample, packed for the micro-kernel: output pixels [q·NR, q·NR + NR) as
+     * [K][NR] at dst[0..); each row is two masked vector loads of the shifted input (zeros where the window leaves
+     * the input and past the last pixel). The masks depend on the kernel tap (ky, kx) only, so they are formed once
+     * per tap and reused for every input channel.
      */
-    static void packColumns(float[] dst, float[] x, int xOff, Lowering low) {
-        int k = low.k(), p = low.p(), panels = (p + NR - 1) / NR, blocks = low.blocks();
-        int taps = low.kh() * low.kw(), c = low.c();
+    static void packPanel(float[] dst, float[] x, int xOff, Lowering low, int q) {
+        int blocks = low.blocks(), taps = low.kh() * low.kw(), c = low.c();
         int[] offset = low.offset();
         long[] masks = low.masks();
-        for (int q = 0; q < panels; q++) {
-            int b0 = 2 * q, b1 = 2 * q + 1;
-            int src0 = xOff + q * NR;
-            int d0 = q * k * NR;
-            for (int r = 0; r < taps; r++) {
-                VectorMask<Float> m0 = VectorMask.fromLong(S, masks[r * blocks + b0]);
-                VectorMask<Float> m1 = VectorMask.fromLong(S, b1 < blocks ? masks[r * blocks + b1] : 0L);
-                for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
-                    int src = src0 + offset[kk], d = d0 + kk * NR;
-                    FloatVector.fromArray(S, x, src, m0).intoArray(dst, d);
-                    // NOTE: past the last pixel the mask is empty: a masked load of nothing reads no memory
-                    FloatVector.fromArray(S, x, src + VL, m1).intoArray(dst, d + VL);
-                }
+        int b0 = 2 * q, b1 = 2 * q + 1;
+        int src0 = xOff + q * NR;
+        for (int r = 0; r < taps; r++) {
+            VectorMask<Float> m0 = VectorMask.fromLong(S, masks[r * blocks + b0]);
+            VectorMask<Float> m1 = VectorMask.fromLong(S, b1 < blocks ? masks[r * blocks + b1] : 0L);
+            for (int ci = 0, kk = r; ci < c; ci++, kk += taps) {
+                int src = src0 + offset[kk], d = kk * NR;
+                FloatVector.fromArray(S, x, src, m0).intoArray(dst, d);
+                // NOTE: past the last pixel the mask is empty: a masked load of nothing reads no memory
+                FloatVector.fromArray(S, x, src + VL, m1).intoArray(dst, d + VL);
             }
         }
     }
