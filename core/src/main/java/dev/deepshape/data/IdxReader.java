@@ -54,9 +54,9 @@ public final class IdxReader {
 
     /** Reads a file and checks it against the expected magic number ({@code 0x0800 | ndim} for unsigned bytes). */
     public static Idx read(Path file, int expectedMagic) throws IOException {
-        Growing content = readBounded(file);
-        byte[] bytes = content.buf;
-        int length = content.size;
+        Content content = readBounded(file);
+        byte[] bytes = content.head;
+        long length = content.length;
         String what = file.getFileName().toString().endsWith(".gz") ? "decompressed " : "";
         if (length < 4) {
             throw new FormatException(file, "the " + what + "file is " + length + " bytes, too short for the 4-byte magic number at byte 0");
@@ -96,9 +96,9 @@ public final class IdxReader {
             throw new FormatException(file, "the header promises " + dimsStr(dims) + " = " + numel + " bytes of data, ending at byte "
                     + expectedLen + ", but the " + what + "file has " + more);
         }
-        byte[] data = new byte[(int) numel];
-        System.arraycopy(bytes, headerLen, data, 0, data.length);
-        return new Idx(file, dims, data);
+        // NOTE: the data was read straight into an array of exactly its size (no copy of the whole file next to it):
+        // MNIST's 47 MB of training pixels would otherwise be held twice, and more while a buffer doubled.
+        return new Idx(file, dims, content.data);
     }
 
     /** The largest data section a Java array can hold next to the header. */
@@ -131,34 +131,36 @@ public final class IdxReader {
     }
 
     /**
-     * The file's bytes: a raw file as it is (memory = the file's size); a gzipped one decompressed only as far as its
-     * header promises plus one byte, so a small file that inflates without end (a "gzip bomb") or whose header
-     * promises more than it holds never allocates more than the data actually present.
+     * The file's header and data, read apart: the header into a small array, the data (once the header has given its
+     * size) straight into an array of exactly that size. A raw file's data is allocated only when the file is long
+     * enough to hold it; a gzipped one is decompressed only as far as its header promises plus one byte, into an array
+     * no larger than the file could inflate to (DEFLATE's ratio is at most 1032:1), growing only as data arrives beyond
+     * that, so a small file that inflates without end (a "gzip bomb") or whose header promises more than it holds
+     * never allocates more than the data actually present.
      */
-    private static Growing readBounded(Path file) throws IOException {
-        if (!file.getFileName().toString().endsWith(".gz")) {
-            Growing all = new Growing();
-            all.buf = Files.readAllBytes(file);
-            all.size = all.buf.length;
-            return all;
-        }
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(file), 1 << 16)) {
-            Growing out = new Growing();
+    private static Content readBounded(Path file) throws IOException {
+        boolean gz = file.getFileName().toString().endsWith(".gz");
+        long fileSize = Files.size(file);
+        try (InputStream in = gz ? new GZIPInputStream(Files.newInputStream(file), 1 << 16) : Files.newInputStream(file)) {
+            Content out = new Content();
             try {
-                out.readFrom(in, 4);
-                if (out.size < 4 || out.buf[0] != 0 || out.buf[1] != 0) return out;
-                int ndim = out.buf[3] & 0xFF;
+                out.readHead(in, 4);
+                if (out.headSize < 4 || out.head[0] != 0 || out.head[1] != 0) return out.finish(gz, fileSize);
+                int ndim = out.head[3] & 0xFF;
                 int headerLen = 4 + 4 * ndim;
-                out.readFrom(in, headerLen);
-                if (out.size < headerLen || (out.buf[2] & 0xFF) != UBYTE) return out;
-                long numel = numel(file, dims(file, out.buf, ndim));
-                out.readFrom(in, headerLen + numel + 1);
+                out.readHead(in, headerLen);
+                if (out.headSize < headerLen || (out.head[2] & 0xFF) != UBYTE) return out.finish(gz, fileSize);
+                long numel = numel(file, dims(file, out.head, ndim));
+                long plausible = gz ? Math.max(1 << 16, fileSize * 1032) : fileSize - headerLen;
+                if (!gz && numel > plausible) return out.finish(false, fileSize); // truncated: reported from the size
+                out.readData(in, numel, plausible);
+                if (gz && out.dataSize == numel && in.read() >= 0) out.extra = 1;
             } catch (EOFException e) {
-                throw new FormatException(file, "the gzip stream is truncated after " + out.size + " decompressed bytes (the download may be incomplete)");
+                throw new FormatException(file, "the gzip stream is truncated after " + out.length() + " decompressed bytes (the download may be incomplete)");
             } catch (ZipException e) {
-                throw new FormatException(file, "the gzip stream is corrupt after " + out.size + " decompressed bytes: " + e.getMessage());
+                throw new FormatException(file, "the gzip stream is corrupt after " + out.length() + " decompressed bytes: " + e.getMessage());
             }
-            return out;
+            return out.finish(gz, fileSize);
         } catch (ZipException e) {
             throw new FormatException(file, "not a gzip file (" + e.getMessage() + "); a name ending in .gz must hold gzip data");
         } catch (EOFException e) {
@@ -166,18 +168,40 @@ public final class IdxReader {
         }
     }
 
-    /** A byte buffer that grows (doubling) only as data arrives. */
-    private static final class Growing {
-        byte[] buf = new byte[1 << 16];
-        int size;
+    /** What {@link #readBounded} read: the header bytes, the data bytes, and the length of the (decompressed) file. */
+    private static final class Content {
+        final byte[] head = new byte[4 + 4 * 255];
+        int headSize;
+        byte[] data = new byte[0];
+        int dataSize;
+        int extra; // 1 when a gzipped file holds at least one byte after the data its header promises
+        long length;
 
-        /** Reads until {@code total} bytes are held or the stream ends. */
-        void readFrom(InputStream in, long total) throws IOException {
-            while (size < total) {
-                if (size == buf.length) buf = java.util.Arrays.copyOf(buf, (int) Math.min(Math.max(total, 16), Math.min((long) buf.length * 2, Integer.MAX_VALUE - 8)));
-                int n = in.read(buf, size, (int) Math.min(buf.length - size, total - size));
+        long length() { return headSize + dataSize + extra; }
+
+        /** A raw file's length is its size; a gzipped one's is what was decompressed (at most one byte past the data). */
+        Content finish(boolean gz, long fileSize) {
+            length = gz ? length() : fileSize;
+            return this;
+        }
+
+        /** Reads until {@code total} header bytes are held or the stream ends. */
+        void readHead(InputStream in, int total) throws IOException {
+            while (headSize < total) {
+                int n = in.read(head, headSize, total - headSize);
                 if (n < 0) return;
-                size += n;
+                headSize += n;
+            }
+        }
+
+        /** Reads until {@code numel} data bytes are held or the stream ends, starting with room for {@code min(numel, plausible)}. */
+        void readData(InputStream in, long numel, long plausible) throws IOException {
+            data = new byte[(int) Math.min(numel, plausible)];
+            while (dataSize < numel) {
+                if (dataSize == data.length) data = java.util.Arrays.copyOf(data, (int) Math.min(numel, Math.min((long) data.length * 2, Integer.MAX_VALUE - 8)));
+                int n = in.read(data, dataSize, data.length - dataSize);
+                if (n < 0) return;
+                dataSize += n;
             }
         }
     }
