@@ -101,9 +101,9 @@ final class SimdConvTranspose {
     /**
      * Moves between one sample's image (Cout, OH, OW) at {@code img[n·Cout·OH·OW]} and the matrix m (Q × Cout·kh·kw):
      * {@code toImage} writes {@code img[co, i·kh + ky, j·kw + kx] = m[(i, j), (co, ky, kx)] + bias[co]} (bias may be
-     * null); otherwise it reads the image into m. A channel's plane is contiguous, so it moves as VL-wide gathers (or
-     * scatters) through one table of the m offsets of its pixels; the plane's last partial vector goes through a
-     * small buffer (a masked store is much slower than a copy).
+     * null); otherwise it reads the image into m. A channel's plane is contiguous, so it moves to the image as VL-wide gathers
+     * through one table of the m offsets of its pixels (the plane's last partial vector goes through a small buffer:
+     * a masked store is much slower than a copy), and back to m with scalar stores through the same table.
      */
     private static void shuffle(float[] img, float[] m, int n, float[] bias, Conv2dGeometry g, boolean toImage) {
         int kh = g.kh(), kw = g.kw(), taps = g.c() * kh * kw, plane = g.h() * g.w();
@@ -128,8 +128,8 @@ final class SimdConvTranspose {
                     System.arraycopy(tail, 0, img, base + full, plane - full);
                 }
             } else {
-                for (int t = 0; t < full; t += VL) FloatVector.fromArray(S, img, base + t).intoArray(m, col, table, t);
-                for (int t = full; t < plane; t++) m[col + table[t]] = img[base + t];
+                // NOTE: scalar stores: AVX2 has no scatter, and the Vector API's emulated one cost 3× more here
+                for (int t = 0; t < plane; t++) m[col + table[t]] = img[base + t];
             }
         }
     }
