@@ -617,22 +617,24 @@ final class SimdConv {
     static void sumPerChannel(float[] dbias, float[] d, int n, int channels, int plane) {
         // NOTE: not reduceLanes(ADD): its summation order differs between the C2 intrinsic and the Java fallback that
         // runs before C2 compiles this loop, which made training results depend on JIT timing. Lanes are summed in
-        // a fixed order instead.
-        float[] lanes = new float[VL];
-        for (int c = 0; c < channels; c++) {
-            double s = 0;
-            for (int i = 0; i < n; i++) {
-                int o = (i * channels + c) * plane;
-                FloatVector acc = FloatVector.zero(S);
-                int j = 0;
-                for (int bound = S.loopBound(plane); j < bound; j += VL) acc = acc.add(FloatVector.fromArray(S, d, o + j));
-                acc.intoArray(lanes, 0);
-                double r = 0;
-                for (float lane : lanes) r += lane;
-                for (; j < plane; j++) r += d[o + j];
-                s += r;
+        // a fixed order instead. Each channel is summed by one thread, so the thread count does not change the bits.
+        Parallel.forRange(channels, 4, (c0, c1) -> {
+            float[] lanes = new float[VL];
+            for (int c = c0; c < c1; c++) {
+                double s = 0;
+                for (int i = 0; i < n; i++) {
+                    int o = (i * channels + c) * plane;
+                    FloatVector acc = FloatVector.zero(S);
+                    int j = 0;
+                    for (int bound = S.loopBound(plane); j < bound; j += VL) acc = acc.add(FloatVector.fromArray(S, d, o + j));
+                    acc.intoArray(lanes, 0);
+                    double r = 0;
+                    for (float lane : lanes) r += lane;
+                    for (; j < plane; j++) r += d[o + j];
+                    s += r;
+                }
+                dbias[c] += (float) s;
             }
-            dbias[c] += (float) s;
-        }
+        });
     }
 }
