@@ -199,12 +199,27 @@ public final class SimdGemm {
         for (int ir = 0; ir < mc; ir += MR) {
             int i = ic + ir;
             int d = ir * kc;
-            for (int r = 0; r < MR; r++) {
-                int src = aK + Math.min(i + r, last) * aRow;
-                if (aDepth == 1) {
-                    for (int p = 0; p < kc; p++) dst[d + p * MR + r] = a[src + p];
-                } else {
-                    for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) dst[d + p * MR + r] = a[src + pa];
+            int r0 = aK + i * aRow, r1 = aK + Math.min(i + 1, last) * aRow, r2 = aK + Math.min(i + 2, last) * aRow;
+            int r3 = aK + Math.min(i + 3, last) * aRow;
+            // NOTE: K outermost, so the packed panel is written front to back (the rows are read as streams)
+            if (MR == 4) {
+                for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) {
+                    int q = d + p * 4;
+                    dst[q] = a[r0 + pa];
+                    dst[q + 1] = a[r1 + pa];
+                    dst[q + 2] = a[r2 + pa];
+                    dst[q + 3] = a[r3 + pa];
+                }
+            } else {
+                int r4 = aK + Math.min(i + 4, last) * aRow, r5 = aK + Math.min(i + 5, last) * aRow;
+                for (int p = 0, pa = 0; p < kc; p++, pa += aDepth) {
+                    int q = d + p * 6;
+                    dst[q] = a[r0 + pa];
+                    dst[q + 1] = a[r1 + pa];
+                    dst[q + 2] = a[r2 + pa];
+                    dst[q + 3] = a[r3 + pa];
+                    dst[q + 4] = a[r4 + pa];
+                    dst[q + 5] = a[r5 + pa];
                 }
             }
         }
