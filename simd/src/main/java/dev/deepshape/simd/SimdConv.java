@@ -151,6 +151,7 @@ final class SimdConv {
         if (dweight != null) {
             Shifted sh = shifted(g)[0];
             if (sh.c() >= 8) backwardWeightShifted(dweight, dout, x, g, sh);
+            else if (g.c() * g.kh() * g.kw() <= NR) backwardWeightNarrow(dweight, dout, x, g, lowerings(g)[0]);
             else backwardWeight(dweight, dout, x, g, lowerings(g)[0]);
         }
     }
@@ -599,6 +600,70 @@ final class SimdConv {
             }
         }
     }
+
+    /**
+     * The weight gradient when K = C·kh·kw fits one panel (conv1 of the reference model: K = 9): {@code dW (OC × K)
+     * += Σ_n dout_n (OC × P) · col(x_n)ᵀ (P × K)}. A is dout where it lies (rows of P pixels); B, col(x_n)ᵀ, is a
+     * single [P][NR] panel filled through a per-geometry table of input offsets (−1 where the window leaves the
+     * input). No im2col matrix, no transposing gathers. Partial sums per chunk and their order as in
+     * {@link #backwardWeight}.
+     */
+    private static void backwardWeightNarrow(float[] dweight, float[] dout, float[] x, Conv2dGeometry g, Lowering low) {
+        int k = low.k(), p = low.p(), oc = g.oc(), tiles = (oc + MR - 1) / MR;
+        int inStride = g.c() * g.h() * g.w(), outStride = oc * p;
+        int[] source = NARROW_SOURCES.computeIfAbsent(low, SimdConv::narrowSources);
+        int chunks = Math.min(Parallel.chunks(g.n(), 1), g.n());
+        if (chunks == 0) return;
+        float[][] partial = partials(chunks, oc * k);
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            Scratch s = SCRATCH.get();
+            if (s.packB.length < p * NR) s.packB = new float[p * NR];
+            float[] packB = s.packB;
+            java.util.Arrays.fill(packB, 0, p * NR, 0f); // columns k..NR stay zero
+            for (int chunk = c0; chunk < c1; chunk++) {
+                float[] dw = partial[chunk]; // dW (oc × k), row stride k
+                int nFrom = (int) ((long) g.n() * chunk / chunks), nTo = (int) ((long) g.n() * (chunk + 1) / chunks);
+                for (int sample = nFrom; sample < nTo; sample++) {
+                    int xOff = sample * inStride, oBase = sample * outStride;
+                    for (int q = 0; q < p; q++) {
+                        for (int kk = 0; kk < k; kk++) {
+                            int src = source[q * k + kk];
+                            packB[q * NR + kk] = src < 0 ? 0f : x[xOff + src];
+                        }
+                    }
+                    boolean add = sample > nFrom; // the chunk's first sample overwrites its (reused) partial sum
+                    for (int t = 0; t < tiles; t++) {
+                        int i = t * MR, mr = Math.min(MR, oc - i), last = oc - 1;
+                        SimdGemm.kernel(p, false, dout, oBase + i * p, oBase + Math.min(i + 1, last) * p,
+                                oBase + Math.min(i + 2, last) * p, oBase + Math.min(i + 3, last) * p,
+                                oBase + Math.min(i + 4, last) * p, oBase + Math.min(i + 5, last) * p, 1,
+                                packB, 0, dw, i * k, k, mr, k, add, s.tile);
+                    }
+                }
+            }
+        });
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            float[] dw = partial[chunk];
+            for (int i = 0; i < oc * k; i++) dweight[i] += dw[i];
+        }
+    }
+
+    /** For output pixel q and kernel row kk = (ci, ky, kx): the offset of its input element in a sample, or −1 (padding). */
+    private static int[] narrowSources(Lowering low) {
+        int k = low.k(), p = low.p(), taps = low.kh() * low.kw(), w = low.w();
+        int[] source = new int[p * k];
+        for (int q = 0; q < p; q++) {
+            for (int kk = 0; kk < k; kk++) {
+                int tap = kk % taps, ky = tap / low.kw(), kx = tap % low.kw();
+                int iy = q / w + ky * low.dilH() - low.padTop(), ix = q % w + kx * low.dilW() - low.padLeft();
+                boolean inside = iy >= 0 && iy < low.h() && ix >= 0 && ix < w;
+                source[q * k + kk] = inside ? (kk / taps) * low.h() * w + iy * w + ix : -1;
+            }
+        }
+        return source;
+    }
+
+    private static final ConcurrentHashMap<Lowering, int[]> NARROW_SOURCES = new ConcurrentHashMap<>();
 
     /** The calling thread's per-chunk partial sums, reused from call to call: {@code chunks} arrays of at least {@code size}. */
     static float[][] partials(int chunks, int size) {
