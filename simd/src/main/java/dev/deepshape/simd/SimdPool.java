@@ -178,51 +178,63 @@ final class SimdPool {
 
     /**
      * The 2×2 stride-2 backward over planes [p0, p1): dx += dout at the saved indices (ints or floats, one of them
-     * null), only where {@code out} (may be null) is not ≤ 0. The windows are disjoint, so each input row is updated
-     * with plain vector loads and stores: dout and the index, relative to its window, are spread over the 2·VL
-     * elements of the row, and an element takes dout where the index points at it (a masked add, so the others stay
-     * bit for bit). NOTE: a row's last vector may reach past its end as the forward's, with the extra lanes masked
-     * off, as long as its dx writes stay in this chunk's planes.
+     * null), only where {@code out} (may be null) is not ≤ 0. The windows are disjoint, so a plane's update is dense:
+     * first each window row's dout is spread over its two input rows into a scratch plane (dout where the saved index
+     * points at the element, −0 elsewhere), then the scratch is added to dx in one flat pass. x + (−0) is x bit for
+     * bit, so the elements without a gradient keep theirs, −0 included.
+     * NOTE: the scratch turns dx's update into plain, non-overlapping loads and stores. Updating dx row by row
+     * instead makes a row's last vector reach into the next row, and each load then waits for the partly
+     * overlapping store before it (a store-forwarding stall): slower than the scalar scatter.
      */
     private static void backward2x2(float[] dx, float[] dout, float[] out, float[] indicesF, int[] indices, Pool2dGeometry g,
                                     int p0, int p1) {
         int w = g.w(), ow = g.ow(), oh = g.oh(), inPlane = g.h() * w, outPlane = oh * ow;
-        int outLen = g.n() * g.c() * outPlane, dxEnd = p1 * inPlane;
+        int outLen = g.n() * g.c() * outPlane, covered = 2 * oh * w; // the rows the windows cover
+        float[] spread = new float[covered + 2 * VL];                  // a row's last vector may reach past the end
+        int last = (ow - 1) / VL * VL;                                 // where a row's last vector starts
         FloatVector iota = FloatVector.fromArray(S, IOTA, 0), twiceIota = FloatVector.fromArray(S, TWICE_IOTA, 0);
-        FloatVector none = FloatVector.broadcast(S, -1f);
+        FloatVector none = FloatVector.broadcast(S, -1f), minusZero = FloatVector.broadcast(S, -0f);
         FloatVector left = FloatVector.fromArray(S, PARITY, 0), belowLeft = left.add((float) w);
-        for (int p = p0, oy = 0, ox = 0; p < p1; ) { // one flat loop, as the forward's
-            int rowAt = 2 * oy * w + 2 * ox;
-            int t = p * inPlane + rowAt, k = p * outPlane + oy * ow + ox;
-            if (ox + VL <= ow || (k + VL <= outLen && t + w + 2 * VL <= dxEnd)) {
-                FloatVector at = indicesF != null ? FloatVector.fromArray(S, indicesF, k)
-                        : (FloatVector) IntVector.fromArray(IS, indices, k).convert(VectorOperators.I2F, 0);
-                // where in its window the maximum was: 0 (top-left), 1, w or w + 1; -1 where no gradient flows
-                FloatVector local = at.sub(twiceIota.add((float) rowAt));
-                // NOTE: the lanes of this row as a compare, not S.indexInRange, which AVX2 runs lane by lane
-                VectorMask<Float> flows = iota.compare(VectorOperators.LT, (float) (ow - ox));
-                if (out != null) flows = flows.andNot(FloatVector.fromArray(S, out, k).compare(VectorOperators.LE, 0f));
-                local = none.blend(local, flows);
-                FloatVector d = FloatVector.fromArray(S, dout, k);
-                FloatVector dLow = d.rearrange(SPREAD_LOW), dHigh = d.rearrange(SPREAD_HIGH);
-                FloatVector atLow = local.rearrange(SPREAD_LOW), atHigh = local.rearrange(SPREAD_HIGH);
-                int b = t + w;
-                FloatVector.fromArray(S, dx, t).add(dLow, atLow.compare(VectorOperators.EQ, left)).intoArray(dx, t);
-                FloatVector.fromArray(S, dx, t + VL).add(dHigh, atHigh.compare(VectorOperators.EQ, left)).intoArray(dx, t + VL);
-                FloatVector.fromArray(S, dx, b).add(dLow, atLow.compare(VectorOperators.EQ, belowLeft)).intoArray(dx, b);
-                FloatVector.fromArray(S, dx, b + VL).add(dHigh, atHigh.compare(VectorOperators.EQ, belowLeft)).intoArray(dx, b + VL);
-                ox += VL;
-            } else { // the chunk's last row one window at a time, as the reference
-                if (out == null || !(out[k] <= 0f)) dx[p * inPlane + (indicesF != null ? (int) indicesF[k] : indices[k])] += dout[k];
-                ox++;
-            }
-            if (ox >= ow) {
-                ox = 0;
-                if (++oy == oh) {
-                    oy = 0;
-                    p++;
+        for (int p = p0; p < p1; p++) {
+            // One flat loop over (window row, vector), as the forward's. NOTE: a row's vectors run from its last to its
+            // first: the last one's top row reaches (with −0 lanes) into the bottom row, which the first one then writes.
+            for (int oy = 0, ox = last; oy < oh; ) {
+                int rowAt = 2 * oy * w + 2 * ox, k = p * outPlane + oy * ow + ox;
+                if (ox == last && 2 * ow < w) spread[2 * oy * w + w - 1] = spread[2 * oy * w + 2 * w - 1] = -0f; // odd W
+                if (k + VL <= outLen) {
+                    FloatVector at = indicesF != null ? FloatVector.fromArray(S, indicesF, k)
+                            : (FloatVector) IntVector.fromArray(IS, indices, k).convert(VectorOperators.I2F, 0);
+                    // where in its window the maximum was: 0 (top-left), 1, w or w + 1; -1 where no gradient flows
+                    FloatVector local = at.sub(twiceIota.add((float) rowAt));
+                    // NOTE: the lanes of this row as a compare, not S.indexInRange, which AVX2 runs lane by lane
+                    VectorMask<Float> flows = iota.compare(VectorOperators.LT, (float) (ow - ox));
+                    if (out != null) flows = flows.andNot(FloatVector.fromArray(S, out, k).compare(VectorOperators.LE, 0f));
+                    local = none.blend(local, flows);
+                    FloatVector d = FloatVector.fromArray(S, dout, k);
+                    FloatVector dLow = d.rearrange(SPREAD_LOW), dHigh = d.rearrange(SPREAD_HIGH);
+                    FloatVector atLow = local.rearrange(SPREAD_LOW), atHigh = local.rearrange(SPREAD_HIGH);
+                    int b = rowAt + w;
+                    minusZero.blend(dLow, atLow.compare(VectorOperators.EQ, left)).intoArray(spread, rowAt);
+                    minusZero.blend(dHigh, atHigh.compare(VectorOperators.EQ, left)).intoArray(spread, rowAt + VL);
+                    minusZero.blend(dLow, atLow.compare(VectorOperators.EQ, belowLeft)).intoArray(spread, b);
+                    minusZero.blend(dHigh, atHigh.compare(VectorOperators.EQ, belowLeft)).intoArray(spread, b + VL);
+                } else { // the end of the whole tensor: these windows one at a time, each writing its four elements
+                    for (int j = ox, at = rowAt; j < Math.min(ox + VL, ow); j++, k++, at += 2) {
+                        spread[at] = spread[at + 1] = spread[at + w] = spread[at + w + 1] = -0f;
+                        if (out == null || !(out[k] <= 0f)) spread[indicesF != null ? (int) indicesF[k] : indices[k]] = dout[k];
+                    }
+                }
+                ox -= VL;
+                if (ox < 0) {
+                    ox = last;
+                    oy++;
                 }
             }
+            int base = p * inPlane, i = 0;
+            for (int bound = S.loopBound(covered); i < bound; i += VL) {
+                FloatVector.fromArray(S, dx, base + i).add(FloatVector.fromArray(S, spread, i)).intoArray(dx, base + i);
+            }
+            for (; i < covered; i++) dx[base + i] += spread[i];
         }
     }
 
