@@ -41,6 +41,11 @@ public class SimdBackend extends ReferenceBackend {
     }
 
     @Override
+    public void maxPool2dBackward(float[] dx, float[] dout, int[] indices, Pool2dGeometry g) {
+        SimdPool.maxPool2dBackward(dx, dout, indices, g);
+    }
+
+    @Override
     public void reluMaxPool2dForward(float[] relu, float[] out, float[] indices, float[] x, Pool2dGeometry g) {
         SimdPool.reluMaxPool2dForward(relu, out, indices, x, g);
     }

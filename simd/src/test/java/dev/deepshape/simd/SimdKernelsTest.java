@@ -66,6 +66,14 @@ class SimdKernelsTest {
             "5, 3,  7,  9, 3, 2, 2, 1, 1, 1, 1, 1, true",    // padding and ceil_mode: the reference kernel
             "2, 2,  7,  7, 2, 2, 2, 2, 0, 0, 1, 1, true",    // ceil_mode's last window hangs over the edge
             "1, 1, 40, 45, 1, 1, 1, 1, 0, 0, 1, 1, false",   // 1×1 windows
+            // the 2×2 stride-2 path: rows of windows shorter than a vector, not a multiple of it, odd sizes, tiny planes
+            "2, 3,  6, 14, 2, 2, 2, 2, 0, 0, 1, 1, false",   // OW = 7 < 8 lanes
+            "3, 2,  9, 35, 2, 2, 2, 2, 0, 0, 1, 1, false",   // OW = 17, odd H and W: a row and a column left out
+            "2, 5, 10, 32, 2, 2, 2, 2, 0, 0, 1, 1, false",   // OW = 16: whole vectors only
+            "4, 3,  2,  2, 2, 2, 2, 2, 0, 0, 1, 1, false",   // one window per plane
+            "2, 3, 10,  3, 2, 2, 2, 2, 0, 0, 1, 1, false",   // one window per row
+            "5, 7,  8, 46, 2, 2, 2, 2, 0, 0, 1, 1, true",    // ceil_mode that adds no window
+            "1, 1, 58, 58, 2, 2, 2, 2, 0, 0, 1, 1, false",   // one big plane: no thread gets a second
     })
     void poolingMatchesReference(int n, int c, int h, int w, int kh, int kw, int sH, int sW, int pH, int pW, int dH, int dW, boolean ceil) {
         Pool2dGeometry g = Pool2dGeometry.of(n, c, h, w, new int[] {kh, kw}, new int[] {sH, sW}, new int[] {pH, pW}, new int[] {dH, dW}, ceil);
@@ -78,6 +86,7 @@ class SimdKernelsTest {
             if (ties) {
                 for (int i = 0; i < 1 + inLen / 50; i++) x[rnd.nextInt(inLen)] = Float.NEGATIVE_INFINITY;
                 for (int i = 0; i < 1 + inLen / 50; i++) x[rnd.nextInt(inLen)] = Float.NaN;
+                for (int i = 0; i < 1 + inLen / 20; i++) x[rnd.nextInt(inLen)] = -0f; // ties with 0 that differ in bits
             }
             for (int threads : new int[] {1, 3}) {
                 String what = "ties " + ties + ", threads " + threads;
@@ -112,12 +121,21 @@ class SimdKernelsTest {
                     float[] dout = random(rnd, outLen);
                     float[] dPool = new float[inLen];
                     MaxPool2dKernels.maxPool2dBackwardNaive(dPool, dout, idxRef, g);
-                    float[] dxRef = random(rnd, inLen), dx = dxRef.clone(), dxCore = dxRef.clone();
+                    float[] dxRef = random(rnd, inLen);
+                    for (int i = 0; i < inLen; i += 13) dxRef[i] = -0f; // a gradient that is not added must stay −0
+                    float[] dx = dxRef.clone(), dxCore = dxRef.clone(), dx0 = dxRef.clone();
                     ElementwiseKernels.reluBackward(dxRef, dPool, reluRef, inLen);
                     simd.reluMaxPool2dBackward(dx, dout, out, idxF, g);
                     MaxPool2dKernels.reluMaxPool2dBackward(dxCore, dout, outRef, expectedF, g);
                     assertClose(dxRef, dx, 1e-6, "relu+pool dx, " + what);
                     assertClose(dxRef, dxCore, 1e-6, "reference relu+pool dx, " + what);
+                    // the same additions in the same order as the fused reference: bit for bit, −0 left alone included
+                    assertArrayEquals(dxCore, dx, "relu+pool dx against the fused reference, " + what);
+
+                    float[] dxPool = dx0.clone(), dxPoolRef = dx0.clone();
+                    MaxPool2dKernels.maxPool2dBackwardNaive(dxPoolRef, dout, idxRef, g);
+                    simd.maxPool2dBackward(dxPool, dout, idxRef, g);
+                    assertArrayEquals(dxPoolRef, dxPool, "max pool dx, " + what);
                 });
             }
         }
