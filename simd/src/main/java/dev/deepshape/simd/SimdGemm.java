@@ -12,9 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The layout is GotoBLAS's, sized for one core's caches:
  * <ul>
- *   <li>C is computed in tiles of {@link #MR} rows × {@link #NR} = 2 vectors of columns; the tile lives in 12 vector
- *       registers for the whole K loop (the micro-kernel), so each step loads two vectors of B and broadcasts six
- *       values of A for twelve FMAs.</li>
+ *   <li>C is computed in tiles of {@link #MR} rows × {@link #NR} = 2 vectors of columns; the tile lives in 2·MR
+ *       vector registers for the whole K loop (the micro-kernel), so each step loads two vectors of B and broadcasts
+ *       MR values of A for 2·MR FMAs. MR is 6 with AVX-512 (32 registers) and 4 with AVX2 (16).</li>
  *   <li>B is packed, KC rows × NC columns at a time, into panels of [kc][NR] floats, contiguous in the order the
  *       micro-kernel reads them, the last panel padded with zeros. Packing reads B as stored: when {@code transB}
  *       (B stored n×k) a vector gather reads one element of each of NR rows, so no transpose is ever built.</li>
