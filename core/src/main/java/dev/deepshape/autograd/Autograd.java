@@ -1,5 +1,6 @@
 package dev.deepshape.autograd;
 
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 import java.util.ArrayDeque;
@@ -96,7 +97,9 @@ public final class Autograd {
                     if (!in.requiresGrad()) continue;
                     Tensor acc = in.isLeaf() ? leafAccumulator(in) : grads.get(in);
                     if (acc == null || (!in.isLeaf() && !owned.contains(acc))) {
-                        Tensor fresh = acc == null ? Tensor.zeros(in.shapeRef()) : new Tensor(acc.toArray(), in.shapeRef());
+                        // NOTE: a leaf's gradient outlives the step, so it never comes from a step's Buffers arena.
+                        Tensor fresh = acc != null ? new Tensor(acc.toArray(), in.shapeRef())
+                                : new Tensor(in.isLeaf() ? new float[in.numel()] : Buffers.zeros(in.numel()), in.shapeRef());
                         if (!in.isLeaf()) {
                             grads.put(in, fresh);
                             owned.add(fresh);
@@ -190,7 +193,9 @@ public final class Autograd {
         if (leaf.grad() == null) {
             // NOTE: copy, so that a later += into the leaf's grad never writes into a tensor the graph still uses; a
             // fresh gradient is used by nothing else, so it is adopted as it is.
-            leaf.setGrad(fresh && dense == g ? new Tensor(g.storage(), leaf.shapeRef()) : new Tensor(dense.data().clone(), leaf.shapeRef()));
+            // An array of a step's Buffers arena goes back to the pool when the step ends, so it is copied, never adopted.
+            boolean adopt = fresh && dense == g && !Buffers.handedOut(g.storage());
+            leaf.setGrad(adopt ? new Tensor(g.storage(), leaf.shapeRef()) : new Tensor(dense.data().clone(), leaf.shapeRef()));
         } else {
             float[] acc = leaf.grad().data();
             float[] d = dense.data();

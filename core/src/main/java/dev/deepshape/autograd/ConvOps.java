@@ -3,6 +3,7 @@ package dev.deepshape.autograd;
 import dev.deepshape.backend.Backends;
 import dev.deepshape.backend.Conv2dGeometry;
 import dev.deepshape.backend.Pool2dGeometry;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 import java.util.function.Function;
@@ -46,12 +47,13 @@ public final class ConvOps {
         Conv2dGeometry g = Conv2dGeometry.conv(xs[0], xs[1], xs[2], xs[3], weight.size(0), kh, kw,
                 stride, padding, paddingEnd, dilation, groups);
         float[] xv = Ops.dense(x), wv = Ops.dense(weight), bv = bias != null ? Ops.dense(bias) : null;
-        float[] out = new float[g.n() * g.oc() * g.oh() * g.ow()];
+        float[] out = Buffers.zeros(g.n() * g.oc() * g.oh() * g.ow());
         Backends.current().conv2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.oc(), g.oh(), g.ow());
         return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
-            float[] dx = x.requiresGrad() ? new float[xv.length] : null;
+            float[] dx = x.requiresGrad() ? Buffers.zeros(xv.length) : null;
+            // NOTE: plain arrays for the parameters' gradients: the engine adopts them as .grad, which outlives the step.
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
             float[] db = bias != null && bias.requiresGrad() ? new float[bv.length] : null;
             Backends.current().conv2dBackward(dx, dw, db, dy, xv, wv, g);
@@ -78,12 +80,13 @@ public final class ConvOps {
         Conv2dGeometry g = Conv2dGeometry.transposed(xs[0], xs[1], xs[2], xs[3], cout, weight.size(2), weight.size(3),
                 stride, padding, outputPadding, dilation, groups);
         float[] xv = Ops.dense(x), wv = Ops.dense(weight), bv = bias != null ? Ops.dense(bias) : null;
-        float[] out = new float[g.n() * g.c() * g.h() * g.w()];
+        float[] out = Buffers.zeros(g.n() * g.c() * g.h() * g.w());
         Backends.current().convTranspose2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.h(), g.w());
         return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
-            float[] dx = x.requiresGrad() ? new float[xv.length] : null;
+            float[] dx = x.requiresGrad() ? Buffers.zeros(xv.length) : null;
+            // NOTE: plain arrays for the parameters' gradients: the engine adopts them as .grad, which outlives the step.
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
             float[] db = bias != null && bias.requiresGrad() ? new float[bv.length] : null;
             Backends.current().convTranspose2dBackward(dx, dw, db, dy, xv, wv, g);
@@ -103,13 +106,13 @@ public final class ConvOps {
         int[] xs = x.shape();
         float[] xv = Ops.dense(x);
         int outN = g.n() * g.c() * g.oh() * g.ow();
-        float[] out = new float[outN];
+        float[] out = Buffers.zeros(outN);
         int[] idx = new int[outN];
         Backends.current().maxPool2dForward(out, idx, xv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
         if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
         return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", x, "result1", indexTensor(idx, g)), dOut -> {
-            float[] dx = new float[xv.length];
+            float[] dx = Buffers.zeros(xv.length);
             Backends.current().maxPool2dBackward(dx, Ops.dense(dOut), idx, g);
             return new Tensor[] {new Tensor(dx, xs)};
         }, x);
@@ -132,9 +135,9 @@ public final class ConvOps {
         int[] xs = x.shape();
         float[] xv = Ops.dense(x);
         int outN = g.n() * g.c() * g.oh() * g.ow();
-        float[] r = inplace ? xv : new float[xv.length];
-        float[] out = new float[outN];
-        float[] idx = new float[outN]; // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
+        float[] r = inplace ? xv : Buffers.zeros(xv.length);
+        float[] out = Buffers.zeros(outN);
+        float[] idx = Buffers.zeros(outN); // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
         Backends.current().reluMaxPool2dForward(r, out, idx, xv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
         if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;
@@ -144,7 +147,7 @@ public final class ConvOps {
         Ops.record(relu, "ReluBackward0", Ops.saved("result", relu), d -> new Tensor[] {d}, x);
         Tensor indices = new Tensor(idx, g.n(), g.c(), g.oh(), g.ow());
         return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indices), dOut -> {
-            float[] dx = new float[xv.length];
+            float[] dx = Buffers.zeros(xv.length);
             Backends.current().reluMaxPool2dBackward(dx, Ops.dense(dOut), out, idx, g);
             return new Tensor[] {new Tensor(dx, xs)};
         }, relu);
@@ -166,7 +169,7 @@ public final class ConvOps {
 
     /** The argmax indices as the saved {@code result1} tensor (PyTorch's is int64; a float copy is exact below 2^24 per plane). */
     private static Tensor indexTensor(int[] idx, Pool2dGeometry g) {
-        float[] idxF = new float[idx.length];
+        float[] idxF = Buffers.zeros(idx.length);
         for (int i = 0; i < idx.length; i++) idxF[i] = idx[i];
         return new Tensor(idxF, g.n(), g.c(), g.oh(), g.ow());
     }

@@ -1,6 +1,7 @@
 package dev.deepshape.autograd;
 
 import dev.deepshape.backend.Backends;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 import java.util.Arrays;
@@ -63,14 +64,37 @@ public final class Ops {
 
     /** A dense array for reading: the storage itself when the tensor is already dense, else a copy. */
     public static float[] dense(Tensor t) {
-        return t.offset() == 0 && t.isContiguous() && t.storage().length == t.numel() ? t.storage() : t.toArray();
+        return t.offset() == 0 && t.isContiguous() && t.storage().length == t.numel() ? t.storage() : copy(t);
+    }
+
+    /** A dense copy of any view, in an array from {@link Buffers} (a step's arena inside a scope). */
+    private static float[] copy(Tensor t) {
+        float[] out = Buffers.zeros(t.numel());
+        if (t.isContiguous()) {
+            System.arraycopy(t.storage(), t.offset(), out, 0, out.length);
+            return out;
+        }
+        // As Tensor.toArray: walk the view's index in row-major order.
+        int[] shape = t.shapeRef(), st = t.strides();
+        float[] s = t.storage();
+        int[] idx = new int[shape.length];
+        for (int i = 0; i < out.length; i++) {
+            int p = t.offset();
+            for (int d = 0; d < shape.length; d++) p += idx[d] * st[d];
+            out[i] = s[p];
+            for (int d = shape.length - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) break;
+                idx[d] = 0;
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- views
 
     public static Tensor contiguous(Tensor x) {
         if (x.offset() == 0 && x.isContiguous() && x.storage().length == x.numel()) return x;
-        Tensor out = new Tensor(x.toArray(), x.shapeRef());
+        Tensor out = new Tensor(copy(x), x.shapeRef());
         return record(out, "CloneBackward0", null, d -> new Tensor[] {d}, x);
     }
 
@@ -78,7 +102,7 @@ public final class Ops {
     public static Tensor reshape(Tensor x, int... newShape) {
         int[] shape = inferShape(x, newShape);
         int[] inShape = x.shape();
-        Tensor src = x.isContiguous() ? x : new Tensor(x.toArray(), inShape);
+        Tensor src = x.isContiguous() ? x : new Tensor(copy(x), inShape);
         Tensor out = new Tensor(src.storage(), src.offset(), shape, Shapes.contiguousStrides(shape));
         return record(out, "ViewBackward0", null, d -> new Tensor[] {reshape(d, inShape)}, x);
     }
@@ -278,7 +302,7 @@ public final class Ops {
 
     private static Tensor broadcastBinary(Tensor a, Tensor b, BinaryFn fn) {
         int[] shape = Shapes.broadcast(a.shapeRef(), b.shapeRef());
-        float[] out = new float[Shapes.numel(shape)];
+        float[] out = Buffers.zeros(Shapes.numel(shape));
         float[] x = dense(a);
         float[] y = dense(b);
         if (Arrays.equals(a.shapeRef(), b.shapeRef())) {
@@ -325,7 +349,7 @@ public final class Ops {
         if (Arrays.equals(g.shapeRef(), shape)) return g;
         int[] gs = g.shapeRef();
         float[] src = dense(g);
-        float[] out = new float[Shapes.numel(shape)];
+        float[] out = Buffers.zeros(Shapes.numel(shape));
         int[] st = broadcastStrides(shape, gs);
         int[] idx = new int[gs.length];
         for (int n = 0; n < src.length; n++) {
@@ -373,7 +397,7 @@ public final class Ops {
 
     private static Tensor map(Tensor x, UnaryFn fn) {
         float[] in = dense(x);
-        float[] out = new float[in.length];
+        float[] out = Buffers.zeros(in.length);
         for (int i = 0; i < in.length; i++) out[i] = fn.apply(in[i]);
         return new Tensor(out, x.shapeRef());
     }
@@ -382,7 +406,7 @@ public final class Ops {
     private static Tensor zip(Tensor a, Tensor b, BinaryFn fn) {
         float[] x = dense(a);
         float[] y = dense(b);
-        float[] out = new float[x.length];
+        float[] out = Buffers.zeros(x.length);
         for (int i = 0; i < out.length; i++) out[i] = fn.apply(x[i], y[i]);
         return new Tensor(out, a.shapeRef());
     }
@@ -418,12 +442,12 @@ public final class Ops {
     /** {@code torch.relu}: max(x, 0), a NaN stays NaN; the gradient passes where the result is not ≤ 0. Backend kernels. */
     public static Tensor relu(Tensor x) {
         float[] in = dense(x);
-        float[] y = new float[in.length];
+        float[] y = Buffers.zeros(in.length);
         Backends.current().relu(y, in, in.length);
         int[] shape = x.shape();
         Tensor out = new Tensor(y, shape);
         return record(out, "ReluBackward0", saved("result", out), g -> {
-            float[] dx = new float[y.length];
+            float[] dx = Buffers.zeros(y.length);
             Backends.current().reluBackward(dx, dense(g), y, y.length);
             return new Tensor[] {new Tensor(dx, shape)};
         }, x);
@@ -447,7 +471,7 @@ public final class Ops {
         if (p < 0 || p > 1) throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
         if (!training || p == 0f) return x;
         float scale = p == 1f ? 0f : 1f / (1f - p);
-        float[] mask = new float[x.numel()];
+        float[] mask = Buffers.zeros(x.numel());
         for (int i = 0; i < mask.length; i++) mask[i] = rng.nextFloat() < p ? 0f : scale;
         Tensor m = new Tensor(mask, x.shapeRef());
         Tensor out = zip(x, m, (a, b) -> a * b);
@@ -482,7 +506,7 @@ public final class Ops {
         int outer = prod(in, 0, d), inner = prod(in, d + 1, in.length);
         int size = in[d];
         float[] src = dense(x);
-        float[] out = new float[outer * inner];
+        float[] out = Buffers.zeros(outer * inner);
         for (int o = 0; o < outer; o++) {
             for (int k = 0; k < size; k++) {
                 int base = (o * size + k) * inner;
@@ -495,7 +519,7 @@ public final class Ops {
         Tensor result = new Tensor(out, shape);
         return record(result, "SumBackward1", null, g -> {
             float[] gv = dense(g);
-            float[] dx = new float[src.length];
+            float[] dx = Buffers.zeros(src.length);
             for (int o = 0; o < outer; o++)
                 for (int k = 0; k < size; k++)
                     System.arraycopy(gv, o * inner, dx, (o * size + k) * inner, inner);
@@ -524,7 +548,7 @@ public final class Ops {
         for (int i = d + 1; i < in.length; i++) inner *= in[i];
         int size = in[d];
         float[] src = dense(x);
-        float[] out = new float[src.length];
+        float[] out = Buffers.zeros(src.length);
         for (int o = 0; o < outer; o++) {
             for (int i = 0; i < inner; i++) {
                 int base = o * size * inner + i;
@@ -541,7 +565,7 @@ public final class Ops {
         return record(result, "LogSoftmaxBackward0", saved("result", result), g -> {
             // dx = dy - softmax · Σ dy
             float[] dy = dense(g);
-            float[] dx = new float[dy.length];
+            float[] dx = Buffers.zeros(dy.length);
             for (int o = 0; o < fo; o++) {
                 for (int i = 0; i < fi; i++) {
                     int base = o * size * fi + i;
@@ -587,19 +611,19 @@ public final class Ops {
         }
         float[] x = dense(a);
         float[] y = dense(b);
-        float[] out = new float[m * n];
+        float[] out = Buffers.zeros(m * n);
         Backends.current().sgemm(false, false, m, n, k, x, 0, k, y, 0, n, out, 0, n, false);
         Tensor result = new Tensor(out, m, n);
         return record(result, "MmBackward0", saved("self", a, "mat2", b), g -> {
             float[] dy = dense(g);
             Tensor da = null, db = null;
             if (a.requiresGrad()) { // dA = dY·Bᵀ
-                float[] d = new float[m * k];
+                float[] d = Buffers.zeros(m * k);
                 Backends.current().sgemm(false, true, m, k, n, dy, 0, n, y, 0, n, d, 0, k, false);
                 da = new Tensor(d, m, k);
             }
             if (b.requiresGrad()) { // dB = Aᵀ·dY
-                float[] d = new float[k * n];
+                float[] d = Buffers.zeros(k * n);
                 Backends.current().sgemm(true, false, k, n, m, x, 0, k, dy, 0, n, d, 0, n, false);
                 db = new Tensor(d, k, n);
             }
@@ -617,7 +641,7 @@ public final class Ops {
         int rows = x.numel() / Math.max(1, xs[xs.length - 1]);
         float[] xv = dense(x);
         float[] w = dense(weight);
-        float[] out = new float[rows * outF];
+        float[] out = Buffers.zeros(rows * outF);
         if (bias != null) {
             float[] bv = dense(bias);
             for (int r = 0; r < rows; r++) System.arraycopy(bv, 0, out, r * outF, outF);
@@ -630,11 +654,12 @@ public final class Ops {
             float[] dy = dense(g);
             Tensor dx = null, dw = null, db = null;
             if (x.requiresGrad()) { // dX = dY·W
-                float[] d = new float[rows * in];
+                float[] d = Buffers.zeros(rows * in);
                 Backends.current().sgemm(false, false, rows, in, outF, dy, 0, outF, w, 0, in, d, 0, in, false);
                 dx = new Tensor(d, xs);
             }
             if (weight.requiresGrad()) { // dW = dYᵀ·X
+                // NOTE: plain arrays for the parameters' gradients: the engine adopts them as .grad, which outlives the step.
                 float[] d = new float[outF * in];
                 Backends.current().sgemm(true, false, outF, in, rows, dy, 0, outF, xv, 0, in, d, 0, in, false);
                 dw = new Tensor(d, outF, in);

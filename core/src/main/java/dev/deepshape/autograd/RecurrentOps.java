@@ -3,6 +3,7 @@ package dev.deepshape.autograd;
 import dev.deepshape.backend.RecurrentKernels;
 import dev.deepshape.backend.RecurrentKernels.GruSaved;
 import dev.deepshape.backend.RecurrentKernels.LstmSaved;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
 
@@ -24,7 +25,7 @@ public final class RecurrentOps {
         int n = check("rnnCell", gx, hPrev, null, weightHh, biasHh, 1, hidden);
         float[] x = Ops.dense(gx), hp = Ops.dense(hPrev), w = Ops.dense(weightHh);
         float[] b = biasHh == null ? null : Ops.dense(biasHh);
-        float[] h = new float[n * hidden];
+        float[] h = Buffers.zeros(n * hidden);
         RecurrentKernels.rnnCellForward(h, x, hp, w, b, relu, n, hidden);
         Tensor out = new Tensor(h, n, hidden);
         return Ops.recordFresh(out, relu ? "RnnReluCellBackward" : "RnnTanhCellBackward",
@@ -44,7 +45,7 @@ public final class RecurrentOps {
         int n = check("gruCell", gx, hPrev, null, weightHh, biasHh, 3, hidden);
         float[] x = Ops.dense(gx), hp = Ops.dense(hPrev), w = Ops.dense(weightHh);
         float[] b = biasHh == null ? null : Ops.dense(biasHh);
-        float[] h = new float[n * hidden];
+        float[] h = Buffers.zeros(n * hidden);
         GruSaved saved = GruSaved.allocate(n, hidden);
         RecurrentKernels.gruCellForward(h, saved, x, hp, w, b, n, hidden);
         Tensor out = new Tensor(h, n, hidden);
@@ -65,7 +66,7 @@ public final class RecurrentOps {
         int n = check("lstmCell", gx, hPrev, cPrev, weightHh, biasHh, 4, hidden);
         float[] x = Ops.dense(gx), hp = Ops.dense(hPrev), cp = Ops.dense(cPrev), w = Ops.dense(weightHh);
         float[] b = biasHh == null ? null : Ops.dense(biasHh);
-        float[] hc = new float[n * 2 * hidden];
+        float[] hc = Buffers.zeros(n * 2 * hidden);
         LstmSaved saved = LstmSaved.allocate(n, hidden);
         RecurrentKernels.lstmCellForward(hc, saved, x, hp, cp, w, b, n, hidden);
         Tensor out = new Tensor(hc, n, 2 * hidden);
@@ -79,10 +80,15 @@ public final class RecurrentOps {
     /** Gradient buffers, allocated only for the inputs that require a gradient. */
     private record Grads(float[] dgx, float[] dhPrev, float[] dcPrev, float[] dwhh, float[] dbhh) {
         static Grads of(Tensor gx, Tensor hPrev, Tensor cPrev, Tensor whh, Tensor bhh) {
-            return new Grads(buffer(gx), buffer(hPrev), buffer(cPrev), buffer(whh), buffer(bhh));
+            // NOTE: plain arrays for the parameters' gradients: the engine adopts them as .grad, which outlives the step.
+            return new Grads(buffer(gx), buffer(hPrev), buffer(cPrev), parameterBuffer(whh), parameterBuffer(bhh));
         }
 
         private static float[] buffer(Tensor t) {
+            return t != null && t.requiresGrad() ? Buffers.zeros(t.numel()) : null;
+        }
+
+        private static float[] parameterBuffer(Tensor t) {
             return t != null && t.requiresGrad() ? new float[t.numel()] : null;
         }
 

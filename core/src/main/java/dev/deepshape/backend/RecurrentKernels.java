@@ -1,5 +1,7 @@
 package dev.deepshape.backend;
 
+import dev.deepshape.tensor.Buffers;
+
 /**
  * One time step of the recurrent cells (Elman RNN, GRU, LSTM), forward beside backward, with PyTorch's formulas and
  * gate order. The input projection {@code gx = x_t·W_ihᵀ + b_ih} is computed for all time steps at once outside
@@ -32,7 +34,7 @@ public final class RecurrentKernels {
                                        float[] dh, float[] h, float[] hPrev, float[] whh,
                                        boolean relu, int n, int hidden) {
         // step 1: through the nonlinearity, dPre = dh · act'(pre), written with the saved output
-        float[] dpre = new float[n * hidden];
+        float[] dpre = Buffers.zeros(n * hidden);
         for (int i = 0; i < n * hidden; i++) {
             dpre[i] = relu ? (h[i] > 0 ? dh[i] : 0f) : dh[i] * (1 - h[i] * h[i]);
         }
@@ -52,14 +54,14 @@ public final class RecurrentKernels {
     public record GruSaved(float[] r, float[] z, float[] n, float[] ghn) {
         public static GruSaved allocate(int n, int hidden) {
             int s = n * hidden;
-            return new GruSaved(new float[s], new float[s], new float[s], new float[s]);
+            return new GruSaved(Buffers.zeros(s), Buffers.zeros(s), Buffers.zeros(s), Buffers.zeros(s));
         }
     }
 
     public static void gruCellForward(float[] hOut, GruSaved saved, float[] gx, float[] hPrev, float[] whh, float[] bhh,
                                       int n, int hidden) {
         int g3 = 3 * hidden;
-        float[] gh = new float[n * g3];
+        float[] gh = Buffers.zeros(n * g3);
         hiddenProjection(gh, hPrev, whh, bhh, n, hidden, g3);
         for (int b = 0; b < n; b++) {
             int row = b * g3;
@@ -82,7 +84,7 @@ public final class RecurrentKernels {
                                        float[] dh, GruSaved saved, float[] hPrev, float[] whh, int n, int hidden) {
         int g3 = 3 * hidden;
         // dgh is the gradient of gh = hPrev·W_hhᵀ + b_hh; dgx differs from it only in the n block (no r there)
-        float[] dgh = new float[n * g3];
+        float[] dgh = Buffers.zeros(n * g3);
         for (int b = 0; b < n; b++) {
             int row = b * g3;
             for (int j = 0; j < hidden; j++) {
@@ -115,7 +117,7 @@ public final class RecurrentKernels {
     /** What LSTM backward needs: the activated gates (N, 4H) in (i, f, g, o) order and tanh(c) (N, H). */
     public record LstmSaved(float[] gates, float[] tanhC) {
         public static LstmSaved allocate(int n, int hidden) {
-            return new LstmSaved(new float[n * 4 * hidden], new float[n * hidden]);
+            return new LstmSaved(Buffers.zeros(n * 4 * hidden), Buffers.zeros(n * hidden));
         }
     }
 
@@ -152,7 +154,7 @@ public final class RecurrentKernels {
                                         int n, int hidden) {
         int g4 = 4 * hidden;
         float[] a = saved.gates;
-        float[] dpre = new float[n * g4];
+        float[] dpre = Buffers.zeros(n * g4);
         for (int b = 0; b < n; b++) {
             int row = b * g4;
             for (int j = 0; j < hidden; j++) {

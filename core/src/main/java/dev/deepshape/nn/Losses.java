@@ -1,6 +1,7 @@
 package dev.deepshape.nn;
 
 import dev.deepshape.autograd.Ops;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.IntTensor;
 import dev.deepshape.tensor.Shapes;
 import dev.deepshape.tensor.Tensor;
@@ -90,7 +91,7 @@ public final class Losses {
         Tensor targetAsFloat = new Tensor(toFloats(t), n);
         return Ops.record(out, "NllLossBackward0", Map.of("self", logProbs, "target", targetAsFloat), dOut -> {
             float[] dy = Ops.dense(dOut);
-            float[] dLogp = new float[n * c];
+            float[] dLogp = Buffers.zeros(n * c);
             nllBackward(dLogp, dy, reduction, t, n, c, labelSmoothing, ignoreIndex, count);
             return new Tensor[] {new Tensor(dLogp, shape)};
         }, logProbs);

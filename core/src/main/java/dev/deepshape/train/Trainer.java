@@ -8,6 +8,7 @@ import dev.deepshape.io.Checkpoint;
 import dev.deepshape.nn.CrossEntropyLoss;
 import dev.deepshape.nn.Module;
 import dev.deepshape.optim.Optimizer;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
 import java.io.IOException;
@@ -179,6 +180,7 @@ public final class Trainer {
             }
         } finally {
             metrics = null;
+            Buffers.release(); // the step pool's arrays, kept from step to step, are not needed after training
         }
         if (test == null) return new Result(history(), 0, 0);
         if (runDir == null) return new Result(history(), evaluate(model, test, config.batchSize()), test.count());
@@ -216,20 +218,26 @@ public final class Trainer {
                 if (firstOfRun && batches == 0) listener.onFirstBatch(b);
                 optimizer.zeroGrad();
                 long step = (long) (epoch - 1) * loader.numBatches() + batches + 1;
-                Tensor logits = model.forward(b.images());
-                Tensor loss = lossFn.forward(logits, b.labels());
-                if (detector != null) {
-                    guard(() -> detector.checkForward(loss, step), epoch, batches + 1);
-                    guard(() -> detector.backward(loss, step), epoch, batches + 1);
-                } else {
-                    loss.backward();
+                float l;
+                int hits;
+                // NOTE: the step's activations and intermediate gradients come from a pool reused every step (Buffers):
+                // everything the step reports (loss, hits) is read before the scope closes and hands them back.
+                try (Buffers.Scope ignored = Buffers.step()) {
+                    Tensor logits = model.forward(b.images());
+                    Tensor loss = lossFn.forward(logits, b.labels());
+                    if (detector != null) {
+                        guard(() -> detector.checkForward(loss, step), epoch, batches + 1);
+                        guard(() -> detector.backward(loss, step), epoch, batches + 1);
+                    } else {
+                        loss.backward();
+                    }
+                    l = loss.item();
+                    // NOTE: checked before the step, so a fault never reaches the weights (nor, then, a checkpoint).
+                    if (!Float.isFinite(l) || !gradientsFinite()) throw locateFault(b, epoch, batches + 1, step, l);
+                    optimizer.step();
+                    hits = CrossEntropyLoss.correct(logits, b.labels());
                 }
-                float l = loss.item();
-                // NOTE: checked before the step, so a fault never reaches the weights (nor, then, a checkpoint).
-                if (!Float.isFinite(l) || !gradientsFinite()) throw locateFault(b, epoch, batches + 1, step, l);
-                optimizer.step();
                 lossSum += l;
-                int hits = CrossEntropyLoss.correct(logits, b.labels());
                 correct += hits;
                 seen += b.size();
                 batches++;
