@@ -15,7 +15,18 @@ public final class Main implements Runnable {
     @Override public void run() { spec.commandLine().usage(System.out); }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            // NOTE: ./deepshape starts the JVM with a heap sized for the reference model (its script says why);
+            // checkpoints are written atomically, so the last one survives this exit
+            System.err.println("deepshape: out of memory: the Java heap (" + Runtime.getRuntime().maxMemory() / (1 << 20)
+                    + " MB) is too small for this model or batch size; give it more with DEEPSHAPE_JAVA_OPTS, e.g. "
+                    + "DEEPSHAPE_JAVA_OPTS=\"-Xmx2g -XX:+UseSerialGC\" ./deepshape ...");
+            code = 3;
+        }
+        System.exit(code);
     }
 
     /** The configured command line: one-line errors and exit code 2 for bad flags, no stack traces. */
