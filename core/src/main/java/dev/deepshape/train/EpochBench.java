@@ -141,10 +141,14 @@ public final class EpochBench {
                     int n = Math.min(batch, testLabels.length - from);
                     float[] x = new float[n * imageSize];
                     test.copyImages(inOrder, from, from + n, x, 0);
-                    Tensor logits = model.forward(new Tensor(x, withBatch(n, sampleShape)));
-                    testCorrect += CrossEntropyLoss.correct(logits, new IntTensor(java.util.Arrays.copyOfRange(testLabels, from, from + n), new int[] {n}));
+                    // a batch's activations come from the step pool, like a training step's (read before it closes)
+                    try (Buffers.Scope batchScope = Buffers.step()) {
+                        Tensor logits = model.forward(new Tensor(x, withBatch(n, sampleShape)));
+                        testCorrect += CrossEntropyLoss.correct(logits, new IntTensor(java.util.Arrays.copyOfRange(testLabels, from, from + n), new int[] {n}));
+                    }
                 }
             }
+            Buffers.release();
             double inference = (System.nanoTime() - i0) / 1e9;
             model.train(true);
             return new Result(Backends.current().name(), threads, batch, steps, epoch, Bench.median(java.util.Arrays.copyOf(stepMs, full)),

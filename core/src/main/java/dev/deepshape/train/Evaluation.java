@@ -6,6 +6,7 @@ import dev.deepshape.data.DataLoader;
 import dev.deepshape.data.Mnist;
 import dev.deepshape.nn.CrossEntropyLoss;
 import dev.deepshape.nn.Module;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.Tensor;
 
 /**
@@ -47,23 +48,27 @@ public record Evaluation(double loss, int correct, int[] labels, int[] predicted
             int start = 0;
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
-                Tensor logits = model.forward(b.images());
-                lossSum += sum.forward(logits, b.labels()).item();
-                int c = logits.size(1);
-                float[] x = Ops.dense(logits);
-                for (int i = 0; i < b.size(); i++) {
-                    int best = argmax(x, i * c, c);
-                    // softmax(x)[best] = exp(x_best − logsumexp(x)), in double so a confident 1 − 1e-9 is not rounded to 1 early
-                    double max = x[i * c + best], z = 0;
-                    for (int k = 0; k < c; k++) z += Math.exp(x[i * c + k] - max);
-                    predicted[start + i] = best;
-                    confidence[start + i] = (float) (1.0 / z);
-                    if (best == data.labels()[start + i]) correct++;
+                // the batch's activations come from the step pool (Buffers); everything is read before it closes
+                try (Buffers.Scope batchScope = Buffers.step()) {
+                    Tensor logits = model.forward(b.images());
+                    lossSum += sum.forward(logits, b.labels()).item();
+                    int c = logits.size(1);
+                    float[] x = Ops.dense(logits);
+                    for (int i = 0; i < b.size(); i++) {
+                        int best = argmax(x, i * c, c);
+                        // softmax(x)[best] = exp(x_best − logsumexp(x)), in double so a confident 1 − 1e-9 is not rounded to 1 early
+                        double max = x[i * c + best], z = 0;
+                        for (int k = 0; k < c; k++) z += Math.exp(x[i * c + k] - max);
+                        predicted[start + i] = best;
+                        confidence[start + i] = (float) (1.0 / z);
+                        if (best == data.labels()[start + i]) correct++;
+                    }
                 }
                 start += b.size();
             }
         } finally {
             model.train(wasTraining);
+            if (!Buffers.inScope()) Buffers.release(); // inside a caller's scope the pool is the caller's
         }
         return new Evaluation(lossSum / n, correct, data.labels().clone(), predicted, confidence);
     }

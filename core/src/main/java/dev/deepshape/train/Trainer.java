@@ -321,10 +321,14 @@ public final class Trainer {
         try (Autograd.Scope s = Autograd.noGrad(); DataLoader.Epoch it = loader.epoch()) {
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
-                correct += CrossEntropyLoss.correct(model.forward(b.images()), b.labels());
+                // the batch's activations come from the step pool (Buffers), read before the scope closes
+                try (Buffers.Scope batchScope = Buffers.step()) {
+                    correct += CrossEntropyLoss.correct(model.forward(b.images()), b.labels());
+                }
             }
         } finally {
             model.train(wasTraining);
+            if (!Buffers.inScope()) Buffers.release(); // inside a caller's scope the pool is the caller's
         }
         return correct;
     }
