@@ -14,6 +14,7 @@ import dev.deepshape.shape.ModelBuilder;
 import dev.deepshape.shape.ModelSpec;
 import dev.deepshape.shape.ShapeAnalysis;
 import dev.deepshape.shape.ShapeRule;
+import dev.deepshape.tensor.Buffers;
 import dev.deepshape.tensor.IntTensor;
 import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
@@ -172,66 +173,74 @@ public final class Bench {
         double[][] fwd = new double[n][config.iterations()], bwd = new double[n][config.iterations()];
         double[] lossFwd = new double[config.iterations()], lossBwd = new double[config.iterations()], opt = new double[config.iterations()];
         for (int it = -config.warmup(); it < config.iterations(); it++) {
-            boolean timed = it >= 0;
-            Tensor[] outs = new Tensor[n], leaves = new Tensor[n];
-            Tensor h = x;
-            for (int i = 0; i < n; i++) {
+            // each iteration's activations and gradients come from the step pool, as in training (Buffers)
+            try (Buffers.Scope stepScope = Buffers.step()) {
+                boolean timed = it >= 0;
+                Tensor[] outs = new Tensor[n], leaves = new Tensor[n];
+                Tensor h = x;
+                for (int i = 0; i < n; i++) {
+                    long t0 = System.nanoTime();
+                    Tensor y = layers.get(i).forward(h);
+                    long t1 = System.nanoTime();
+                    if (timed) fwd[i][it] = ms(t1 - t0);
+                    outs[i] = y;
+                    // Cut the graph here: the next layer starts from a leaf, so layer i's backward can be run (and timed) alone.
+                    leaves[i] = y.requiresGrad() ? y.detach().requiresGrad(true) : y;
+                    h = leaves[i];
+                }
                 long t0 = System.nanoTime();
-                Tensor y = layers.get(i).forward(h);
+                Tensor l = loss.of(h);
                 long t1 = System.nanoTime();
-                if (timed) fwd[i][it] = ms(t1 - t0);
-                outs[i] = y;
-                // Cut the graph here: the next layer starts from a leaf, so layer i's backward can be run (and timed) alone.
-                leaves[i] = y.requiresGrad() ? y.detach().requiresGrad(true) : y;
-                h = leaves[i];
-            }
-            long t0 = System.nanoTime();
-            Tensor l = loss.of(h);
-            long t1 = System.nanoTime();
-            if (l.requiresGrad()) l.backward();
-            long t2 = System.nanoTime();
-            if (timed) {
-                lossFwd[it] = ms(t1 - t0);
-                lossBwd[it] = ms(t2 - t1);
-            }
-            for (int i = n - 1; i >= 0; i--) {
-                Tensor g = leaves[i].grad();
-                if (!outs[i].requiresGrad() || g == null) continue;
+                if (l.requiresGrad()) l.backward();
+                long t2 = System.nanoTime();
+                if (timed) {
+                    lossFwd[it] = ms(t1 - t0);
+                    lossBwd[it] = ms(t2 - t1);
+                }
+                for (int i = n - 1; i >= 0; i--) {
+                    Tensor g = leaves[i].grad();
+                    if (!outs[i].requiresGrad() || g == null) continue;
+                    long s0 = System.nanoTime();
+                    outs[i].backward(g);
+                    long s1 = System.nanoTime();
+                    if (timed) bwd[i][it] = ms(s1 - s0);
+                }
                 long s0 = System.nanoTime();
-                outs[i].backward(g);
+                adam.step();
+                adam.zeroGrad();
                 long s1 = System.nanoTime();
-                if (timed) bwd[i][it] = ms(s1 - s0);
+                if (timed) opt[it] = ms(s1 - s0);
             }
-            long s0 = System.nanoTime();
-            adam.step();
-            adam.zeroGrad();
-            long s1 = System.nanoTime();
-            if (timed) opt[it] = ms(s1 - s0);
         }
 
         // The whole training step, uncut, as training runs it.
         double[] step = new double[config.iterations()];
         for (int it = -Math.min(config.warmup(), 2); it < config.iterations(); it++) {
-            long t0 = System.nanoTime();
-            Tensor l = loss.of(model.forward(x));
-            if (l.requiresGrad()) l.backward();
-            adam.step();
-            adam.zeroGrad();
-            long t1 = System.nanoTime();
-            if (it >= 0) step[it] = ms(t1 - t0);
+            try (Buffers.Scope stepScope = Buffers.step()) {
+                long t0 = System.nanoTime();
+                Tensor l = loss.of(model.forward(x));
+                if (l.requiresGrad()) l.backward();
+                adam.step();
+                adam.zeroGrad();
+                long t1 = System.nanoTime();
+                if (it >= 0) step[it] = ms(t1 - t0);
+            }
         }
         // Inference: eval mode, no graph.
         double[] infer = new double[config.iterations()];
         model.eval();
         try (var ignored = Autograd.noGrad()) {
             for (int it = -Math.min(config.warmup(), 2); it < config.iterations(); it++) {
-                long t0 = System.nanoTime();
-                model.forward(x);
-                long t1 = System.nanoTime();
-                if (it >= 0) infer[it] = ms(t1 - t0);
+                try (Buffers.Scope batchScope = Buffers.step()) {
+                    long t0 = System.nanoTime();
+                    model.forward(x);
+                    long t1 = System.nanoTime();
+                    if (it >= 0) infer[it] = ms(t1 - t0);
+                }
             }
         }
         model.train(true);
+        if (!Buffers.inScope()) Buffers.release();
 
         List<LayerTiming> timings = new ArrayList<>();
         double forwardFlops = 0, backwardFlops = 0;
