@@ -67,8 +67,9 @@ public record Evaluation(double loss, int correct, int[] labels, int[] predicted
                 start += b.size();
             }
         } finally {
+            // NOTE: the pool is kept: between epochs the training steps reuse these very arrays (same lengths);
+            // Trainer.run releases it when training ends
             model.train(wasTraining);
-            if (!Buffers.inScope()) Buffers.release(); // inside a caller's scope the pool is the caller's
         }
         return new Evaluation(lossSum / n, correct, data.labels().clone(), predicted, confidence);
     }

@@ -327,8 +327,9 @@ public final class Trainer {
                 }
             }
         } finally {
+            // NOTE: the pool is kept: between epochs the training steps reuse these very arrays (same lengths);
+            // Trainer.run releases it when training ends
             model.train(wasTraining);
-            if (!Buffers.inScope()) Buffers.release(); // inside a caller's scope the pool is the caller's
         }
         return correct;
     }
