@@ -313,6 +313,13 @@ final class SimdConv {
     record Shifted(int c, int h, int w, int oh, int padTop, int padLeft, int hp, int wp, int taps, int[] tapOff, int panels, int size) {
         int plane() { return hp * wp; }
 
+        /** Copies one sample's c planes of h × w, at {@code in[iBase..]}, inside the padding of {@code pad} (zeros around). */
+        void copyIn(float[] pad, float[] in, int iBase) {
+            for (int ci = 0; ci < c; ci++) {
+                for (int y = 0; y < h; y++) System.arraycopy(in, iBase + (ci * h + y) * w, pad, ci * hp * wp + (y + padTop) * wp + padLeft, w);
+            }
+        }
+
         /**
          * Whether this path beats im2col for an output of m channels. It computes wp − w wasted pixels per row but
          * packs nothing: per sample im2col costs about K·P packing steps, this about m·K·oh·(wp − w) extra
@@ -364,11 +371,7 @@ final class SimdConv {
             java.util.Arrays.fill(pad, 0, sh.size(), 0f);
             for (int sample = n0; sample < n1; sample++) {
                 int iBase = sample * inStride;
-                for (int ci = 0; ci < c; ci++) {
-                    for (int y = 0; y < h; y++) {
-                        System.arraycopy(in, iBase + (ci * h + y) * w, pad, ci * plane + (y + sh.padTop()) * wp + sh.padLeft(), w);
-                    }
-                }
+                sh.copyIn(pad, in, iBase);
                 for (int q = 0; q < sh.panels(); q++) {
                     for (int t = 0; t < tiles; t++) {
                         kernelTaps(sh.taps(), sh.tapOff(), c, plane, packedA, t * k * MR, pad, q * NR, outPad, t * MR * ldo + q * NR, ldo);
@@ -525,12 +528,7 @@ final class SimdConv {
                 }
             }
         });
-        for (int c = 0; c < chunks; c++) {
-            float[] dwt = partial[c];
-            for (int o = 0; o < oc; o++) {
-                for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
-            }
-        }
+        addTransposed(dweight, partial, chunks, oc, k);
     }
 
     /**
@@ -558,11 +556,7 @@ final class SimdConv {
                 int nFrom = (int) ((long) g.n() * chunk / chunks), nTo = (int) ((long) g.n() * (chunk + 1) / chunks);
                 for (int sample = nFrom; sample < nTo; sample++) {
                     int iBase = sample * inStride, oBase = sample * outStride;
-                    for (int ci = 0; ci < c; ci++) {
-                        for (int y = 0; y < g.h(); y++) {
-                            System.arraycopy(x, iBase + (ci * g.h() + y) * w, pad, ci * plane + (y + sh.padTop()) * wp + sh.padLeft(), w);
-                        }
-                    }
+                    sh.copyIn(pad, x, iBase);
                     // B(p', j) = dout[j, oy, ox] for p' = oy·wp + ox, zero where ox ≥ w or j ≥ oc; panels of [pp][NR]
                     for (int q = 0; q < panels; q++) {
                         for (int oy = 0; oy < oh; oy++) {
@@ -593,12 +587,7 @@ final class SimdConv {
                 }
             }
         });
-        for (int chunk = 0; chunk < chunks; chunk++) {
-            float[] dwt = partial[chunk];
-            for (int o = 0; o < oc; o++) {
-                for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
-            }
-        }
+        addTransposed(dweight, partial, chunks, oc, k);
     }
 
     /**
@@ -664,6 +653,16 @@ final class SimdConv {
     }
 
     private static final ConcurrentHashMap<Lowering, int[]> NARROW_SOURCES = new ConcurrentHashMap<>();
+
+    /** {@code dW (oc × k) += Σ_c partial[c]ᵀ}, each partial being dWᵀ (k × oc), summed in chunk order. */
+    private static void addTransposed(float[] dweight, float[][] partial, int chunks, int oc, int k) {
+        for (int c = 0; c < chunks; c++) {
+            float[] dwt = partial[c];
+            for (int o = 0; o < oc; o++) {
+                for (int kk = 0; kk < k; kk++) dweight[o * k + kk] += dwt[kk * oc + o];
+            }
+        }
+    }
 
     /** The calling thread's per-chunk partial sums, reused from call to call: {@code chunks} arrays of at least {@code size}. */
     static float[][] partials(int chunks, int size) {
