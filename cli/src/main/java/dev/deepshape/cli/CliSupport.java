@@ -79,8 +79,9 @@ final class CliSupport {
                 return b;
             }
             case "cuda" -> {
-                if (Backends.available().stream().noneMatch(b -> b.name().equals("cuda"))) {
-                    throw usage(spec, "--device cuda: no CUDA backend in this build (available: "
+                String why = Backends.whyUnavailable("cuda");
+                if (why != null) {
+                    throw usage(spec, "--device cuda: " + why + " (available here: "
                             + Backends.available().stream().map(Backend::name).toList() + "); use --device cpu or auto");
                 }
                 return Backends.use("cuda");

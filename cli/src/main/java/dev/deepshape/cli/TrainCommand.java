@@ -163,10 +163,16 @@ final class TrainCommand implements Callable<Integer> {
                 if (bar != null) bar.update(done, samples, loss, acc);
             }
 
+            @Override public void onDevice(String description) {
+                err.println("deepshape train: the whole step runs on the device (" + description + ")");
+            }
+
             @Override public void onEpochEnd(Trainer.EpochResult r, Path checkpoint) {
                 if (bar != null) bar.clear();
                 stdout.println(r.line());
-                if (console) err.printf(Locale.ROOT, "  %.1f s, %,.0f samples/s; saved %s%n", r.seconds(), r.samples() / r.seconds(), checkpoint);
+                if (console || backend.name().equals("cuda")) {
+                    err.printf(Locale.ROOT, "  %.1f s, %,.0f samples/s; saved %s%n", r.seconds(), r.samples() / r.seconds(), checkpoint);
+                }
             }
         };
         Trainer trainer = new Trainer(net, adam, train, test, config, runDir, listener);

@@ -35,7 +35,7 @@ class CliErrorsTest {
             "train --threads 0 | --threads must be at least 1, got 0",
             "train --epochs five | Invalid value for option '--epochs': 'five' is not an int",
             "train --bogus | Unknown option: '--bogus'",
-            "train --device cuda | --device cuda: no CUDA backend in this build",
+            "train --device cuda | --device cuda: no usable CUDA GPU",
             "train --device tpu | Invalid value for option '--device': 'tpu' (expected auto, cpu or cuda)",
             "train --model resnet | unknown model 'resnet'; built-in models: combined",
             "train --model combined --spec x.spec | --model and --spec are mutually exclusive; give one",

@@ -18,6 +18,9 @@ public interface Backend {
     /** Whether this backend can run on this machine (a CUDA backend without a GPU says false). */
     default boolean isAvailable() { return true; }
 
+    /** Why this backend cannot run here (for the error of an explicit request), or null when it can. */
+    default String unavailableReason() { return isAvailable() ? null : name() + " is not available on this machine"; }
+
     /**
      * {@code C = op(A)·op(B)} (or {@code C += ...} when {@code accumulate}), C is m×n with row stride ldc.
      * op(A) is m×k: A is stored m×k (lda ≥ k) or, when {@code transA}, k×m (lda ≥ m). op(B) is k×n: B is stored k×n
@@ -107,5 +110,16 @@ public interface Backend {
                             float oneMinusBeta2, float eps, float weightDecay) {
         AdamKernels.adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, n, negStepSize, bc2Sqrt, beta1, oneMinusBeta1,
                 beta2, oneMinusBeta2, eps, weightDecay);
+    }
+
+    // ---- whole model on a device
+
+    /**
+     * The model (with its optimiser, or null for inference) kept whole on this backend's device, for backends whose
+     * per-call copies would cost more than the arithmetic (CUDA); null when this backend has none for this model, or
+     * runs on the host anyway. The caller closes it.
+     */
+    default dev.deepshape.train.DeviceModel deviceModel(dev.deepshape.nn.Module model, dev.deepshape.optim.Optimizer optimizer) {
+        return null;
     }
 }

@@ -51,6 +51,21 @@ public final class Backends {
     /** Makes {@code b} the backend in use (tests compare backends this way). */
     public static void use(Backend b) { current = b; }
 
+    /**
+     * Why the backend {@code name} cannot be used here: its own reason (a CUDA backend names the missing library or
+     * GPU), or that no such backend is in this build; null when it can.
+     */
+    public static String whyUnavailable(String name) {
+        for (Backend b : ServiceLoader.load(Backend.class)) {
+            try {
+                if (b.name().equals(name)) return b.unavailableReason();
+            } catch (RuntimeException | LinkageError e) {
+                return name + " cannot start here: " + e;
+            }
+        }
+        return name.equals("reference") ? null : "no " + name + " backend in this build";
+    }
+
     public static Backend byName(String name) {
         List<Backend> all = available();
         for (Backend b : all) if (b.name().equals(name)) return b;

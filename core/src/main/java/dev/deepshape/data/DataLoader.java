@@ -55,8 +55,11 @@ public final class DataLoader {
     /** Batches per epoch, the last partial one included: ⌈N / batch_size⌉. */
     public int numBatches() { return (data.count() + batchSize - 1) / batchSize; }
 
-    /** The order of one epoch: a Fisher–Yates shuffle drawn from the generator, or 0..N-1 without shuffle. */
-    int[] order() {
+    /**
+     * The order of one epoch: a Fisher–Yates shuffle drawn from the generator, or 0..N-1 without shuffle. Each call
+     * draws the next epoch's ({@link #epoch} calls it; a device that gathers its own batches calls it instead).
+     */
+    public int[] order() {
         int n = data.count();
         int[] idx = new int[n];
         for (int i = 0; i < n; i++) idx[i] = i;
@@ -86,6 +89,12 @@ public final class DataLoader {
         data.copyImages(order, from, to, x, 0);
         for (int i = 0; i < b; i++) y[i] = data.labels()[order[from + i]];
         return new Batch(index, new Tensor(x, b, 1, data.rows(), data.cols()), new IntTensor(y, new int[] {b}));
+    }
+
+    /** Batch {@code index} of the epoch whose order is {@code order}, assembled on the host. */
+    public Batch batch(int index, int[] order) {
+        int from = index * batchSize;
+        return assemble(index, order, from, Math.min(from + batchSize, order.length));
     }
 
     /** One pass over the data. Not thread-safe: consume it from one thread. */

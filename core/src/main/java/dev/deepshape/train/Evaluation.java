@@ -35,6 +35,11 @@ public record Evaluation(double loss, int correct, int[] labels, int[] predicted
 
     /** Runs {@code model} over {@code data} in eval mode without recording a graph, {@code batchSize} examples at a time. */
     public static Evaluation of(Module model, Mnist.Dataset data, int batchSize) {
+        // NOTE: a backend that keeps the model on its device (CUDA) evaluates there in a few batches; its logits are
+        // scored below exactly as the host's are
+        try (DeviceModel device = dev.deepshape.backend.Backends.current().deviceModel(model, null)) {
+            if (device != null) return ofLogits(device.logits(data), data);
+        }
         int n = data.count();
         int[] predicted = new int[n];
         float[] confidence = new float[n];
@@ -70,6 +75,31 @@ public record Evaluation(double loss, int correct, int[] labels, int[] predicted
             // NOTE: the pool is kept: between epochs the training steps reuse these very arrays (same lengths);
             // Trainer.run releases it when training ends
             model.train(wasTraining);
+        }
+        return new Evaluation(lossSum / n, correct, data.labels().clone(), predicted, confidence);
+    }
+
+    /**
+     * The evaluation of logits (count × classes, row-major, in the order of {@code data}) computed elsewhere (on a
+     * device): the same loss, predictions and confidences as {@link #of}. The loss is summed in double here, so it
+     * can differ from the host's float sum in the last digits.
+     */
+    public static Evaluation ofLogits(float[] logits, Mnist.Dataset data) {
+        int n = data.count();
+        if (n == 0) return new Evaluation(0, 0, new int[0], new int[0], new float[0]);
+        int c = logits.length / n;
+        int[] predicted = new int[n];
+        float[] confidence = new float[n];
+        double lossSum = 0;
+        int correct = 0;
+        for (int i = 0; i < n; i++) {
+            int best = argmax(logits, i * c, c);
+            double max = logits[i * c + best], z = 0;
+            for (int k = 0; k < c; k++) z += Math.exp(logits[i * c + k] - max);
+            predicted[i] = best;
+            confidence[i] = (float) (1.0 / z);
+            lossSum += max + Math.log(z) - logits[i * c + data.labels()[i]];
+            if (best == data.labels()[i]) correct++;
         }
         return new Evaluation(lossSum / n, correct, data.labels().clone(), predicted, confidence);
     }

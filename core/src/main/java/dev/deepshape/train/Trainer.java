@@ -116,6 +116,9 @@ public final class Trainer {
         default void onBatch(int epoch, int batchesDone, int samplesDone, double runningLoss, double runningAccuracy) {}
 
         default void onEpochEnd(EpochResult result, Path checkpoint) {}
+
+        /** When training runs whole on a device: what it is and holds ({@link DeviceModel#describe}). */
+        default void onDevice(String description) {}
     }
 
     private final Module model;
@@ -130,6 +133,8 @@ public final class Trainer {
     private final List<EpochResult> history = new ArrayList<>();
     private int epochsDone;
     private MetricsLog metrics;
+    /** The model and optimiser kept on the backend's device during {@link #run} (CUDA), or null: steps run here. */
+    private DeviceModel device;
 
     /**
      * {@code model} must have been initialised from {@code Rng.manualSeed(config.seed())}; {@code train} and
@@ -163,6 +168,10 @@ public final class Trainer {
         if (runDir != null) checkRunDirWritable();
         boolean first = true;
         Evaluation last = null;
+        // NOTE: opened here, not in the constructor, so that it starts from a restored checkpoint's weights; the
+        // anomaly detector needs every op on the host, so it keeps training there
+        device = detector == null ? dev.deepshape.backend.Backends.current().deviceModel(model, optimizer) : null;
+        if (device != null) listener.onDevice(device.describe());
         try (MetricsLog log = runDir == null ? null : MetricsLog.open(runDir, epochsDone, settings())) {
             metrics = log;
             for (int epoch = epochsDone + 1; epoch <= config.epochs(); epoch++) {
@@ -170,23 +179,30 @@ public final class Trainer {
                 first = false;
                 history.add(r);
                 epochsDone = epoch;
+                if (device != null) device.syncToHost(); // the checkpoint and the report read the host's copy
                 if (log != null) {
                     // NOTE: the epoch's line goes before its checkpoint: a resume drops the lines of unsaved epochs.
-                    last = test == null ? null : Evaluation.of(model, test, config.batchSize());
+                    last = test == null ? null : evaluation(test);
                     log.epoch(r, last);
                 }
                 Path ckpt = runDir == null ? null : save();
                 listener.onEpochEnd(r, ckpt);
             }
+            if (test != null && last == null) last = evaluation(test);
         } finally {
             metrics = null;
             Buffers.release(); // the step pool's arrays, kept from step to step, are not needed after training
+            if (device != null) device.close();
+            device = null;
         }
         if (test == null) return new Result(history(), 0, 0);
-        if (runDir == null) return new Result(history(), evaluate(model, test, config.batchSize()), test.count());
-        if (last == null) last = Evaluation.of(model, test, config.batchSize());
-        MetricsLog.writePredictions(runDir.resolve(MetricsLog.PREDICTIONS_FILE), last);
+        if (runDir != null) MetricsLog.writePredictions(runDir.resolve(MetricsLog.PREDICTIONS_FILE), last);
         return new Result(history(), last.correct(), last.count());
+    }
+
+    /** The model's evaluation on {@code data}: on the device when training runs there, else on the host. */
+    private Evaluation evaluation(Mnist.Dataset data) {
+        return device != null ? Evaluation.ofLogits(device.logits(data), data) : Evaluation.of(model, data, config.batchSize());
     }
 
     /** What {@value MetricsLog#RUN_FILE} holds: the configuration and what else shapes the run's numbers. */
@@ -197,6 +213,7 @@ public final class Trainer {
         m.put("parameters", model.parameterCount());
         m.put("backend", dev.deepshape.backend.Backends.current().name());
         m.put("threads", Parallel.threads());
+        if (device != null) m.put("device", device.describe());
         m.put("train_count", train.count());
         m.put("test_count", test == null ? 0 : test.count());
         m.put("batches_per_epoch", loader.numBatches());
@@ -206,6 +223,7 @@ public final class Trainer {
     }
 
     private EpochResult trainEpoch(int epoch, boolean firstOfRun) {
+        if (device != null) return trainEpochOnDevice(epoch, firstOfRun);
         model.train(true);
         long t0 = System.nanoTime();
         double lossSum = 0;
@@ -249,6 +267,42 @@ public final class Trainer {
                 }
                 listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
             }
+        }
+        return new EpochResult(epoch, config.epochs(), lossSum / batches, 100.0 * correct / seen, (System.nanoTime() - t0) / 1e9, seen);
+    }
+
+    /**
+     * The epoch on the device: the same batch order (drawn from the same generator) and the same reports, with each
+     * step one {@link DeviceModel#trainStep} call. A non-finite step leaves the weights as they were, and the host
+     * then re-runs that batch with the anomaly detector to name the layer, as on the CPU.
+     */
+    private EpochResult trainEpochOnDevice(int epoch, boolean firstOfRun) {
+        long t0 = System.nanoTime();
+        double lossSum = 0;
+        int correct = 0, seen = 0, batches = 0;
+        long tStep = t0;
+        listener.onEpochStart(epoch, config.epochs(), loader.numBatches(), train.count());
+        int[] order = loader.order();
+        for (int from = 0; from < order.length; from += config.batchSize()) {
+            int to = Math.min(from + config.batchSize(), order.length);
+            if (firstOfRun && batches == 0) listener.onFirstBatch(loader.batch(0, order));
+            long step = (long) (epoch - 1) * loader.numBatches() + batches + 1;
+            DeviceModel.Step s = device.trainStep(train, order, from, to);
+            if (!s.finite()) {
+                device.syncToHost();
+                throw locateFault(loader.batch(batches, order), epoch, batches + 1, step, s.loss());
+            }
+            lossSum += s.loss();
+            correct += s.hits();
+            seen += to - from;
+            batches++;
+            if (metrics != null) {
+                long now = System.nanoTime();
+                metrics.step(epoch, (epoch - 1) * loader.numBatches() + batches, batches, s.loss(), 100.0 * s.hits() / (to - from),
+                        Double.parseDouble(Float.toString(optimizer.lr())), (to - from) / Math.max(1e-9, (now - tStep) / 1e9));
+                tStep = now;
+            }
+            listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
         }
         return new EpochResult(epoch, config.epochs(), lossSum / batches, 100.0 * correct / seen, (System.nanoTime() - t0) / 1e9, seen);
     }
