@@ -186,7 +186,14 @@ final class TrainCommand implements Callable<Integer> {
         if (resumed != null) for (Trainer.EpochResult r : trainer.history()) stdout.println(r.line());
         Trainer.Result result = trainer.run();
         stdout.println(String.format(Locale.ROOT, "Accuracy of the model on the test images: %.2f%%", result.testAccuracy()));
-        err.println("deepshape train: wrote " + ReportCommand.write(runDir, dataDir).html());
+        try {
+            err.println("deepshape train: wrote " + ReportCommand.write(runDir, dataDir).html());
+        } catch (LinkageError e) {
+            // NOTE: a trimmed Java runtime (jlink'd without java.desktop, as bench/gpu.sh carries) cannot draw the
+            // plots; the run itself is complete and saved, and `deepshape report` can draw them on another machine
+            err.println("deepshape train: no report.html: this Java runtime cannot draw the plots (" + e
+                    + "); the run is saved in " + runDir + ", and `deepshape report " + runDir + "` writes it with a full JDK");
+        }
         return 0;
     }
 
