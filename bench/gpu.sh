@@ -261,7 +261,7 @@ run() {
       step train $T_TRAIN "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cli.Main train --device cuda --no-download \
         --data "$gpu/mnist" --out /tmp/deepshape-gpu-run
       # the run folder stays there (the device tool brings back at most 8 files): only its metrics come back
-      cp /tmp/deepshape-gpu-run/metrics.jsonl "$OUT/train-metrics.jsonl" 2>/dev/null || true
+      cp /tmp/deepshape-gpu-run/metrics_epochs.csv "$OUT/train-epochs.csv" 2>/dev/null || true
       # NOTE: the JRE has no java.desktop, so train's last act, writing report.html with its plots, fails with
       # NoClassDefFoundError: java/awt/... after the checkpoints and metrics are written. That is no failure of the GPU run.
       if [ $last_rc -ne 0 ] && grep -q '^Accuracy of the model on the test images' "$OUT/train.log" && grep -q 'java/awt' "$OUT/train.log"; then
