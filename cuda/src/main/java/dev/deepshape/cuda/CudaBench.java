@@ -84,6 +84,10 @@ public final class CudaBench {
             }
             Arrays.sort(ms);
             System.out.printf(Locale.ROOT, "inference, batch of %d: median %.3f ms, min %.3f ms (%d passes)%n", inferBatch, ms[passes / 2], ms[0], passes);
+            double[] parts = engine.profileInference(inferBatch, passes);
+            StringBuilder sb = new StringBuilder("inference by part (each waited for, so the sum exceeds the pass):");
+            for (int i = 0; i < parts.length; i++) sb.append(String.format(Locale.ROOT, " %s %.3f ms;", CudaEngine.PARTS[i], parts[i]));
+            System.out.println(sb);
             double best = Arrays.stream(epochSeconds).min().orElse(0);
             System.out.printf(Locale.ROOT, "{\"device\":\"%s\",\"epoch_s\":%.3f,\"epochs_s\":%s,\"inference_ms_median\":%.4f,\"inference_ms_min\":%.4f,\"test_accuracy\":%.2f}%n",
                     gpu.name, best, Arrays.toString(epochSeconds), ms[passes / 2], ms[0], ev.accuracy());

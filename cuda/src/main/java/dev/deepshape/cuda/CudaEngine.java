@@ -177,13 +177,14 @@ final class CudaEngine implements DeviceModel {
 
     /** The device buffers of one batch size: the forward pass's activations and what backward saves or produces. */
     private final class Acts {
+        // NOTE: c1, c2, col1, col2, colT, dcolT, dc1, dc2 are batch-wide ((rows, b·H·W)); p2, idx2, dp2 are (64, b·49)
         final int b;
         final Conv2dGeometry g1, g2, gT;
         final Pool2dGeometry pg1, pg2;
         final long order, x, y, col1, c1, p1, idx1, col2, c2, p2, idx2, d, dcolT, gi1, h1, gi2, h2, rzn, gi3, h3, save3,
                 logits, rowLoss;
         // backward (training only)
-        long dlogits, dh3, dg3, dh2, dgi2, dgh2, dh1, dg1, dd, colT, dp2, dc2, dcol2, dp1, dc1, perSample;
+        long dlogits, dh3, dg3, dh2, dgi2, dgh2, dh1, dg1, dd, colT, dp2, dc2, dcol2, dp1, dc1;
         final List<Long> all = new ArrayList<>();
 
         Acts(int b, boolean training) {
@@ -206,7 +207,6 @@ final class CudaEngine implements DeviceModel {
                 dgi2 = a(b * 192L); dgh2 = a(b * 192L); dh1 = a(b * 128L); dg1 = a(b * 128L); dd = a(b * 6272L);
                 colT = a(DeviceOps.colFloats(gT)); dp2 = a(b * 64L * 49); dc2 = a(b * 64L * 196);
                 dcol2 = a(DeviceOps.colFloats(g2)); dp1 = a(b * 32L * 196); dc1 = a(b * 32L * 784);
-                perSample = a(b * Math.max(64L * 288, 64L * 128));
             }
         }
 
@@ -238,37 +238,50 @@ final class CudaEngine implements DeviceModel {
 
     // ---------------------------------------------------------------- forward
 
-    /** logits (b, 10) of the images in a.x. */
+    /**
+     * logits (b, 10) of the images in a.x. NOTE: the convolutions run batch-wide (DeviceOps' {@code cn} layout): conv1
+     * and conv2 write (C, b·H·W), which pool reads; pool2 writes (64, b·7·7), which the deconv reads as one matrix.
+     * Each product is then one large GEMM instead of b small ones.
+     */
     private void forward(Acts a, int b) {
         Conv2dGeometry g1 = withN(a.g1, b), g2 = withN(a.g2, b), gT = withN(a.gT, b);
         Pool2dGeometry pg1 = withN(a.pg1, b), pg2 = withN(a.pg2, b);
-        // conv1, relu, pool: (b,1,28,28) → (b,32,28,28) → (b,32,14,14)
-        DeviceOps.im2col(gpu, a.col1, a.x, g1);
-        DeviceOps.convForwardCol(gpu, a.c1, a.col1, param("conv1.weight"), param("conv1.bias"), g1, false);
-        DeviceOps.maxPoolForward(gpu, a.p1, a.idx1, 0, a.c1, true, pg1);
-        // conv2, relu, pool: → (b,64,14,14) → (b,64,7,7)
-        DeviceOps.im2col(gpu, a.col2, a.p1, g2);
-        DeviceOps.convForwardCol(gpu, a.c2, a.col2, param("conv2.weight"), param("conv2.bias"), g2, false);
-        DeviceOps.maxPoolForward(gpu, a.p2, a.idx2, 0, a.c2, true, pg2);
-        // deconv: the data gradient of its equivalent convolution, on top of the bias → (b,32,14,14) = (b,6272)
+        // conv1, relu, pool: (b,1,28,28) → (32, b·784) → (b,32,14,14)
+        DeviceOps.im2col(gpu, a.col1, a.x, g1, true);
+        gpu.gemm(false, false, 32, b * 784, 9, param("conv1.weight"), 9, a.col1, b * 784, a.c1, b * 784, 0f);
+        gpu.launch("add_bias_planes", b * 32L * 784, a.c1, param("conv1.bias"), 1, 32, b * 784L);
+        DeviceOps.maxPoolForward(gpu, a.p1, a.idx1, 0, a.c1, true, pg1, true, false);
+        mark(0);
+        // conv2, relu, pool: → (64, b·196) → (64, b·49)
+        DeviceOps.im2col(gpu, a.col2, a.p1, g2, true);
+        gpu.gemm(false, false, 64, b * 196, 288, param("conv2.weight"), 288, a.col2, b * 196, a.c2, b * 196, 0f);
+        gpu.launch("add_bias_planes", b * 64L * 196, a.c2, param("conv2.bias"), 1, 64, b * 196L);
+        DeviceOps.maxPoolForward(gpu, a.p2, a.idx2, 0, a.c2, true, pg2, true, true);
+        mark(1);
+        // deconv: the data gradient of its equivalent convolution, added to the bias → (b,32,14,14) = (b,6272)
         gpu.launch("fill_bias_planes", b * 6272L, a.d, param("deconv.bias"), b, 32, 196L);
-        DeviceOps.convBackwardData(gpu, a.d, a.p2, param("deconv.weight"), a.dcolT, gT, true);
+        gpu.gemm(true, false, 128, b * 49, 64, param("deconv.weight"), 128, a.p2, b * 49, a.dcolT, b * 49, 0f);
+        DeviceOps.col2im(gpu, a.d, a.dcolT, gT, true, true);
+        mark(2);
         // rnn, gru, lstm: one time step each from a zero state
         gpu.gemm(false, true, b, 128, 6272, a.d, 6272, param("rnn.weight_ih_l0"), 6272, a.gi1, 128, 0f);
         gpu.launch("rnn_tanh_fwd", b * 128L, a.gi1, param("rnn.bias_ih_l0"), param("rnn.bias_hh_l0"), a.h1, b, 128);
+        mark(3);
         gpu.gemm(false, true, b, 192, 128, a.h1, 128, param("gru.weight_ih_l0"), 128, a.gi2, 192, 0f);
         gpu.launch("gru_fwd", b * 64L, a.gi2, param("gru.bias_ih_l0"), param("gru.bias_hh_l0"), a.h2, a.rzn, b, 64);
         gpu.gemm(false, true, b, 128, 64, a.h2, 64, param("lstm.weight_ih_l0"), 64, a.gi3, 128, 0f);
         gpu.launch("lstm_fwd", b * 32L, a.gi3, param("lstm.bias_ih_l0"), param("lstm.bias_hh_l0"), a.h3, a.save3, b, 32);
+        mark(4);
         // fc → logits (b, 10)
         gpu.gemm(false, true, b, CLASSES, 32, a.h3, 32, param("fc.weight"), 32, a.logits, CLASSES, 0f);
         gpu.launch("add_bias_rows", b * (long) CLASSES, a.logits, param("fc.bias"), b, CLASSES);
+        mark(5);
     }
 
     // ---------------------------------------------------------------- backward (every gradient overwritten, not added)
 
     private void backward(Acts a, int b) {
-        Conv2dGeometry g1 = withN(a.g1, b), g2 = withN(a.g2, b), gT = withN(a.gT, b);
+        Conv2dGeometry g2 = withN(a.g2, b), gT = withN(a.gT, b);
         Pool2dGeometry pg1 = withN(a.pg1, b), pg2 = withN(a.pg2, b);
         // fc
         gpu.gemm(true, false, CLASSES, 32, b, a.dlogits, CLASSES, a.h3, 32, grad("fc.weight"), 32, 0f);
@@ -292,21 +305,22 @@ final class CudaEngine implements DeviceModel {
         DeviceOps.sumRows(gpu, grad("rnn.bias_ih_l0"), a.dg1, b, 128, false);
         DeviceOps.sumRows(gpu, grad("rnn.bias_hh_l0"), a.dg1, b, 128, false);
         gpu.gemm(false, false, b, 6272, 128, a.dg1, 128, param("rnn.weight_ih_l0"), 6272, a.dd, 6272, 0f);
-        // deconv: its input gradient is its equivalent convolution's forward of dd; its weight gradient that
-        // convolution's weight gradient with its input (p2) in the role of dout
-        DeviceOps.im2col(gpu, a.colT, a.dd, gT);
-        DeviceOps.convForwardCol(gpu, a.dp2, a.colT, param("deconv.weight"), 0, gT, false);
-        DeviceOps.convBackwardWeight(gpu, grad("deconv.weight"), a.p2, a.colT, a.perSample, gT, false);
+        // deconv: its input gradient is its equivalent convolution's forward of dd, W·im2col(dd); its weight gradient
+        // that convolution's weight gradient with its input p2 (64, b·49) in the role of dout: p2·im2col(dd)ᵀ
+        DeviceOps.im2col(gpu, a.colT, a.dd, gT, true);
+        gpu.gemm(false, false, 64, b * 49, 128, param("deconv.weight"), 128, a.colT, b * 49, a.dp2, b * 49, 0f);
+        gpu.gemm(false, true, 64, 128, b * 49, a.p2, b * 49, a.colT, b * 49, grad("deconv.weight"), 128, 0f);
         DeviceOps.biasGradPlanes(gpu, grad("deconv.bias"), a.dd, b, 32, 196, false);
-        // pool, relu, conv2
-        DeviceOps.maxPoolBackward(gpu, a.dc2, a.dp2, a.idx2, 0, a.p2, true, pg2, false);
-        DeviceOps.biasGradPlanes(gpu, grad("conv2.bias"), a.dc2, b, 64, 196, false);
-        DeviceOps.convBackwardWeight(gpu, grad("conv2.weight"), a.dc2, a.col2, a.perSample, g2, false);
-        DeviceOps.convBackwardData(gpu, a.dp1, a.dc2, param("conv2.weight"), a.dcol2, g2, false);
+        // pool, relu, conv2 (batch-wide: dc2 is (64, b·196))
+        DeviceOps.maxPoolBackward(gpu, a.dc2, a.dp2, a.idx2, 0, a.p2, true, pg2, true, true, false);
+        DeviceOps.biasGradPlanes(gpu, grad("conv2.bias"), a.dc2, 1, 64, b * 196L, false);
+        gpu.gemm(false, true, 64, 288, b * 196, a.dc2, b * 196, a.col2, b * 196, grad("conv2.weight"), 288, 0f);
+        gpu.gemm(true, false, 288, b * 196, 64, param("conv2.weight"), 288, a.dc2, b * 196, a.dcol2, b * 196, 0f);
+        DeviceOps.col2im(gpu, a.dp1, a.dcol2, g2, true, false);
         // pool, relu, conv1 (its input needs no gradient)
-        DeviceOps.maxPoolBackward(gpu, a.dc1, a.dp1, a.idx1, 0, a.p1, true, pg1, false);
-        DeviceOps.biasGradPlanes(gpu, grad("conv1.bias"), a.dc1, b, 32, 784, false);
-        DeviceOps.convBackwardWeight(gpu, grad("conv1.weight"), a.dc1, a.col1, a.perSample, g1, false);
+        DeviceOps.maxPoolBackward(gpu, a.dc1, a.dp1, a.idx1, 0, a.p1, true, pg1, true, false, false);
+        DeviceOps.biasGradPlanes(gpu, grad("conv1.bias"), a.dc1, 1, 32, b * 784L, false);
+        gpu.gemm(false, true, 32, 9, b * 784, a.dc1, b * 784, a.col1, b * 784, grad("conv1.weight"), 9, 0f);
     }
 
     // ---------------------------------------------------------------- the DeviceModel calls
@@ -372,6 +386,36 @@ final class CudaEngine implements DeviceModel {
         for (int i = 0; i < b; i++) order[i] = i;
         gpu.upload(eval.order, order, 0, b);
         gpu.launch("gather_batch", (long) b * IMAGE, images, labels, eval.order, eval.x, eval.y, b, IMAGE);
+    }
+
+    /** The forward pass's parts, for {@link #profileInference}; {@link #mark} is a no-op unless profiling. */
+    static final String[] PARTS = {"conv1+relu+pool", "conv2+relu+pool", "deconv", "rnn", "gru+lstm", "fc"};
+    private double[] profile;
+    private long profileT0;
+
+    private void mark(int part) {
+        if (profile == null) return;
+        gpu.synchronize();
+        long now = System.nanoTime();
+        profile[part] += (now - profileT0) / 1e6;
+        profileT0 = now;
+    }
+
+    /** Milliseconds per pass of each of {@link #PARTS} (each part waited for: launch gaps included), over passes. */
+    double[] profileInference(int b, int passes) {
+        profile = new double[PARTS.length];
+        try {
+            for (int k = 0; k < passes; k++) {
+                gpu.synchronize();
+                profileT0 = System.nanoTime();
+                forward(eval, b);
+            }
+            double[] out = profile.clone();
+            for (int i = 0; i < out.length; i++) out[i] /= passes;
+            return out;
+        } finally {
+            profile = null;
+        }
     }
 
     /** One forward pass of the prepared batch, waited for; the logits stay on the device. */

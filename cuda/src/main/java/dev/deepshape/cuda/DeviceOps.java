@@ -12,6 +12,8 @@ import java.util.List;
  * <p>Convolution is im2col + one strided-batched GEMM per group: col (N, C·KH·KW, OH·OW), out[n] = W·col[n]. Its data
  * gradient is dcol[n] = Wᵀ·dout[n] then col2im (a gather: no atomics, the same sum every run); its weight gradient
  * is dW = Σₙ dout[n]·col[n]ᵀ, one GEMM per sample into a (N, OC, C·KH·KW) buffer summed over n in a fixed order.
+ * The engine's convolutions use the batch-wide layout instead ({@code cn}: col (C·KH·KW, N·OH·OW), out (OC, N·OH·OW)),
+ * where each of the three products is one large GEMM.
  */
 final class DeviceOps {
     private DeviceOps() {}
@@ -26,11 +28,17 @@ final class DeviceOps {
 
     // ---------------------------------------------------------------- convolution
 
-    /** col (N, C·KH·KW, OH·OW) = im2col(x (N, C, H, W)). */
-    static void im2col(Gpu gpu, long col, long x, Conv2dGeometry g) {
+    /** col (N, C·KH·KW, OH·OW) = im2col(x (N, C, H, W)); with {@code cn}, col (C·KH·KW, N·OH·OW) instead. */
+    static void im2col(Gpu gpu, long col, long x, Conv2dGeometry g, boolean cn) {
         long work = (long) g.n() * g.c() * g.kh() * g.kw() * g.oh() * g.ow();
         gpu.launch("im2col", work, x, col, g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(),
-                g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow());
+                g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(), i(cn));
+    }
+
+    /** x (N, C, H, W) (+)= col2im(col), col in im2col's layout ({@code cn} or per sample). */
+    static void col2im(Gpu gpu, long x, long col, Conv2dGeometry g, boolean cn, boolean accumulate) {
+        gpu.launch("col2im_acc", (long) g.n() * g.c() * g.h() * g.w(), col, x, g.n(), g.c(), g.h(), g.w(), g.kh(),
+                g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(), i(cn), i(accumulate));
     }
 
     static long colFloats(Conv2dGeometry g) {
@@ -62,8 +70,7 @@ final class DeviceOps {
                     dout + 4L * grp * ocg * ohw, ohw, (long) g.oc() * ohw,
                     dcol + 4L * grp * ckk * ohw, ohw, (long) g.c() * g.kh() * g.kw() * ohw, 0f, g.n());
         }
-        gpu.launch("col2im_acc", (long) g.n() * g.c() * g.h() * g.w(), dcol, dx, g.n(), g.c(), g.h(), g.w(), g.kh(),
-                g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(), i(accumulate));
+        col2im(gpu, dx, dcol, g, false, accumulate);
     }
 
     /**
@@ -89,18 +96,26 @@ final class DeviceOps {
 
     // ---------------------------------------------------------------- pooling
 
-    /** out, and the window maxima's indices (int or float, either may be 0), of max pooling of x (or of relu(x)). */
-    static void maxPoolForward(Gpu gpu, long out, long idxInt, long idxFloat, long x, boolean relu, Pool2dGeometry g) {
-        gpu.launch("maxpool_fwd", (long) g.n() * g.c() * g.oh() * g.ow(), x, out, idxInt, idxFloat, i(relu), g.n() * g.c(),
-                g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow());
+    /**
+     * out, and the window maxima's indices (int or float, either may be 0), of max pooling of x (or of relu(x)). x is
+     * (N, C, H, W), or (C, N, H, W) with {@code inCN}; out and the indices likewise with {@code outCN}.
+     */
+    static void maxPoolForward(Gpu gpu, long out, long idxInt, long idxFloat, long x, boolean relu, Pool2dGeometry g,
+                               boolean inCN, boolean outCN) {
+        gpu.launch("maxpool_fwd", (long) g.n() * g.c() * g.oh() * g.ow(), x, out, idxInt, idxFloat, i(relu), g.n(), g.c(),
+                g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(),
+                i(inCN), i(outCN));
     }
 
-    /** dx (+)= max pooling's gradient; with relu, only where the pooled value {@code out} is not ≤ 0. */
+    /**
+     * dx (+)= max pooling's gradient; with relu, only where the pooled value {@code out} is not ≤ 0. dx in x's layout
+     * ({@code inCN}), dout, the indices and out in out's ({@code outCN}).
+     */
     static void maxPoolBackward(Gpu gpu, long dx, long dout, long idxInt, long idxFloat, long out, boolean relu,
-                                Pool2dGeometry g, boolean accumulate) {
+                                Pool2dGeometry g, boolean inCN, boolean outCN, boolean accumulate) {
         gpu.launch("maxpool_bwd_acc", (long) g.n() * g.c() * g.h() * g.w(), dout, idxInt, idxFloat, out, dx, i(relu),
-                g.n() * g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(),
-                g.dilW(), g.oh(), g.ow(), i(accumulate));
+                g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(),
+                g.dilW(), g.oh(), g.ow(), i(inCN), i(outCN), i(accumulate));
     }
 
     /** out (rows, cols) (+)= Σ over rows, into (cols): the bias gradient of row-major activations. */

@@ -14,31 +14,36 @@ extern "C" __global__ void fill(float* p, float v, long n) {
 
 // ---------------------------------------------------------------- convolution helpers (Conv2dGeometry's names)
 
-// col (n, c·kh·kw, oh·ow) ← x (n, c, h, w): column (ci, ky, kx) of output pixel (oy, ox) reads
-// x[ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw], zero outside.
+// col ← x (n, c, h, w): column (ci, ky, kx) of output pixel (oy, ox) of sample ni reads
+// x[ni, ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw], zero outside. Two layouts: per sample, col (n, c·kh·kw, oh·ow)
+// (one GEMM per sample); or with cn, col (c·kh·kw, n·oh·ow) (one GEMM for the whole batch, its output (oc, n·oh·ow)).
 extern "C" __global__ void im2col(const float* x, float* col, int n, int c, int h, int w, int kh, int kw,
-                                  int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow) {
+                                  int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, int cn) {
     long ohw = (long) oh * ow;
     long total = (long) n * c * kh * kw * ohw;
     FOR(i, total) {
         long p = i % ohw, r = i / ohw;
+        int ni;
+        if (cn) { ni = r % n; r /= n; }
         int kx = r % kw; r /= kw;
-        int ky = r % kh; r /= kh;            // r = ni·c + ci
+        int ky = r % kh; r /= kh;
+        long plane = cn ? (long) ni * c + r : r;  // r is ci (cn) or ni·c + ci
         int oy = p / ow, ox = p % ow;
         int iy = oy * sh - ph + ky * dh, ix = ox * sw - pw + kx * dw;
-        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[(r * h + iy) * w + ix] : 0.0f;
+        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[(plane * h + iy) * w + ix] : 0.0f;
     }
 }
 
-// x (n, c, h, w) (+)= col2im(col): the adjoint of im2col, written as a gather (each x element sums the columns that
-// read it, in increasing (ky, kx)), so no atomics and the same sum on every run.
+// x (n, c, h, w) (+)= col2im(col), col in either of im2col's layouts: the adjoint of im2col, written as a gather
+// (each x element sums the columns that read it, in increasing (ky, kx)), so no atomics and the same sum every run.
 extern "C" __global__ void col2im_acc(const float* col, float* x, int n, int c, int h, int w, int kh, int kw,
-                                      int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, int acc) {
+                                      int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, int cn, int acc) {
     long ohw = (long) oh * ow;
     long total = (long) n * c * h * w;
     FOR(i, total) {
         int ix = i % w, iy = (i / w) % h;
         long r = i / ((long) h * w);         // ni·c + ci
+        long ni = r / c, ci = r % c;
         float s = 0.0f;
         for (int ky = 0; ky < kh; ky++) {
             int ty = iy + ph - ky * dh;
@@ -50,7 +55,9 @@ extern "C" __global__ void col2im_acc(const float* col, float* x, int n, int c, 
                 if (tx < 0 || tx % sw != 0) continue;
                 int ox = tx / sw;
                 if (ox >= ow) continue;
-                s += col[((r * kh + ky) * kw + kx) * ohw + (long) oy * ow + ox];
+                long row = (ci * kh + ky) * kw + kx;
+                long q = (long) oy * ow + ox;
+                s += cn ? col[(row * n + ni) * ohw + q] : col[(r * kh + ky) * kw * ohw + (long) kx * ohw + q];
             }
         }
         x[i] = acc ? x[i] + s : s;
@@ -117,17 +124,22 @@ extern "C" __global__ void relu_bwd(const float* dout, const float* out, float* 
     FOR(i, n) if (!(out[i] <= 0.0f)) dx[i] += dout[i];
 }
 
-// Max pooling over planes (n·c) of x (h, w) → out (oh, ow); with relu, of relu(x). The index of a window's maximum
-// (flat iy·w + ix in the plane) goes to idx_i (int) or idx_f (float), either may be null. PyTorch's rule: scan in
-// order, take v when v > best or v is NaN; an all −∞ window points at its first element.
-extern "C" __global__ void maxpool_fwd(const float* x, float* out, int* idx_i, float* idx_f, int relu, int planes,
+// Layouts of an (n, c, plane) tensor: NCHW, or with cn "CNHW" (c, n, plane), the batch-wide GEMM's output.
+__device__ __forceinline__ long plane_of(long ni, long ci, int n, int c, int cn) { return cn ? ci * n + ni : ni * c + ci; }
+
+// Max pooling of x (n, c, h, w) → out (n, c, oh, ow); with relu, of relu(x). x is in layout inCN, out and the
+// indices in outCN. The index of a window's maximum (flat iy·w + ix in the plane) goes to idx_i (int) or idx_f
+// (float), either may be null. PyTorch's rule: scan in order, take v when v > best or v is NaN; an all −∞ window
+// points at its first element.
+extern "C" __global__ void maxpool_fwd(const float* x, float* out, int* idx_i, float* idx_f, int relu, int n, int c,
                                        int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
-                                       int oh, int ow) {
-    long total = (long) planes * oh * ow;
+                                       int oh, int ow, int inCN, int outCN) {
+    long total = (long) n * c * oh * ow;
     FOR(i, total) {
         int ox = i % ow, oy = (i / ow) % oh;
-        long p = i / ((long) oh * ow);
-        const float* xp = x + p * h * w;
+        long q = i / ((long) oh * ow);
+        long ni = outCN ? q % n : q / c, ci = outCN ? q / n : q % c;
+        const float* xp = x + plane_of(ni, ci, n, c, inCN) * h * w;
         float best = __int_as_float(0xff800000);   // -inf
         int arg = -1;
         for (int ky = 0; ky < kh; ky++) {
@@ -148,16 +160,19 @@ extern "C" __global__ void maxpool_fwd(const float* x, float* out, int* idx_i, f
     }
 }
 
-// dx (planes, h, w) (+)= the gradient of max pooling: each x element gathers dout of the windows whose saved index
-// is itself, in increasing output order (the reference's order). With relu, only where out (the pooled relu) is not
-// <= 0: ReLU passed its input there.
+// dx (n, c, h, w) (+)= the gradient of max pooling: each x element gathers dout of the windows whose saved index is
+// itself, in increasing output order (the reference's order). With relu, only where out (the pooled relu) is not
+// <= 0: ReLU passed its input there. dx is in layout inCN; dout, the indices and out in outCN.
 extern "C" __global__ void maxpool_bwd_acc(const float* dout, const int* idx_i, const float* idx_f, const float* out,
-                                           float* dx, int relu, int planes, int h, int w, int kh, int kw, int sh,
-                                           int sw, int ph, int pw, int dh, int dw, int oh, int ow, int acc) {
-    long total = (long) planes * h * w;
+                                           float* dx, int relu, int n, int c, int h, int w, int kh, int kw, int sh,
+                                           int sw, int ph, int pw, int dh, int dw, int oh, int ow, int inCN, int outCN,
+                                           int acc) {
+    long total = (long) n * c * h * w;
     FOR(i, total) {
         int ix = i % w, iy = (i / w) % h;
-        long p = i / ((long) h * w);
+        long q = i / ((long) h * w);
+        long ni = inCN ? q % n : q / c, ci = inCN ? q / n : q % c;
+        long op = plane_of(ni, ci, n, c, outCN);
         int self = iy * w + ix;
         float s = acc ? dx[i] : 0.0f;
         for (int ky = kh - 1; ky >= 0; ky--) {          // descending ky = ascending oy
@@ -170,7 +185,7 @@ extern "C" __global__ void maxpool_bwd_acc(const float* dout, const int* idx_i, 
                 if (tx < 0 || tx % sw != 0) continue;
                 int ox = tx / sw;
                 if (ox >= ow) continue;
-                long o = (p * oh + oy) * ow + ox;
+                long o = (op * oh + oy) * ow + ox;
                 int arg = idx_i ? idx_i[o] : (int) idx_f[o];
                 if (arg != self) continue;
                 if (relu && out[o] <= 0.0f) continue;

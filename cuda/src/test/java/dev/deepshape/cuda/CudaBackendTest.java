@@ -3,11 +3,13 @@ package dev.deepshape.cuda;
 import static dev.deepshape.cuda.GpuRequired.assertClose;
 
 import dev.deepshape.backend.Backend;
+import dev.deepshape.backend.Backends;
 import dev.deepshape.backend.Conv2dGeometry;
 import dev.deepshape.backend.Pool2dGeometry;
 import dev.deepshape.backend.ReferenceBackend;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,8 +26,21 @@ class CudaBackendTest {
     private final CudaBackend cuda = new CudaBackend();
     private final Random rnd = new Random(7);
 
+    private Backend before;
+
+    /**
+     * NOTE: the reference backend's convolutions call the current backend's sgemm; the current one must be the
+     * reference itself, or the expected values would come from the GPU too.
+     */
     @BeforeEach
-    void needGpu() { GpuRequired.gpu(); }
+    void needGpu() {
+        GpuRequired.gpu();
+        before = Backends.current();
+        Backends.use(ref);
+    }
+
+    @AfterEach
+    void restore() { Backends.use(before); }
 
     private float[] rand(int n) {
         float[] a = new float[n];
