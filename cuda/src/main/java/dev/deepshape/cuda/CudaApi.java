@@ -252,12 +252,12 @@ final class CudaApi {
         } catch (Throwable t) { throw rethrow(t); }
     }
 
-    void launch(MemorySegment f, String name, int grid, int block, int sharedBytes, MemorySegment params) {
+    void launch(MemorySegment f, String name, int grid, int gridY, int block, int sharedBytes, MemorySegment params) {
         int rc;
         try {
-            rc = (int) cuLaunchKernel.invokeExact(f, grid, 1, 1, block, 1, 1, sharedBytes, MemorySegment.NULL, params, MemorySegment.NULL);
+            rc = (int) cuLaunchKernel.invokeExact(f, grid, gridY, 1, block, 1, 1, sharedBytes, MemorySegment.NULL, params, MemorySegment.NULL);
         } catch (Throwable t) { throw rethrow(t); }
-        if (rc != 0) check(rc, "cuLaunchKernel(" + name + ", grid " + grid + ", block " + block + ")");
+        if (rc != 0) check(rc, "cuLaunchKernel(" + name + ", grid " + grid + "x" + gridY + ", block " + block + ")");
     }
 
     // ---------------------------------------------------------------- cuBLAS (column-major, as the library is)

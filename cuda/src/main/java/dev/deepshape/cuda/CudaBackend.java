@@ -158,7 +158,7 @@ public final class CudaBackend implements Backend {
         synchronized (LOCK) {
             if (out.length == 0) return;
             long dx = up(0, x), dout = gpu().scratch(1, out.length), didx = indices == null ? 0 : gpu().scratch(2, indices.length);
-            DeviceOps.maxPoolForward(gpu(), dout, didx, 0, dx, false, g, false, false);
+            DeviceOps.maxPoolForward(gpu(), dout, didx, 0, dx, 0, false, g, false, false);
             down(out, dout, out.length);
             if (indices != null) gpu().download(indices, 0, didx, indices.length);
         }
@@ -181,7 +181,7 @@ public final class CudaBackend implements Backend {
             if (n == 0) return;
             long dx = up(0, x), drelu = gpu().scratch(1, n), dout = gpu().scratch(2, out.length), didx = gpu().scratch(3, out.length);
             gpu().launch("relu_fwd", n, dx, drelu, n);
-            DeviceOps.maxPoolForward(gpu(), dout, 0, didx, drelu, false, g, false, false);
+            DeviceOps.maxPoolForward(gpu(), dout, 0, didx, drelu, 0, false, g, false, false);
             down(relu, drelu, n);
             down(out, dout, out.length);
             down(indices, didx, indices.length);

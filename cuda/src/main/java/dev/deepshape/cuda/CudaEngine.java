@@ -246,22 +246,19 @@ final class CudaEngine implements DeviceModel {
     private void forward(Acts a, int b) {
         Conv2dGeometry g1 = withN(a.g1, b), g2 = withN(a.g2, b), gT = withN(a.gT, b);
         Pool2dGeometry pg1 = withN(a.pg1, b), pg2 = withN(a.pg2, b);
-        // conv1, relu, pool: (b,1,28,28) → (32, b·784) → (b,32,14,14)
+        // conv1, relu, pool: (b,1,28,28) → (32, b·784) → (b,32,14,14); the bias is added as pool reads
         DeviceOps.im2col(gpu, a.col1, a.x, g1, true);
         gpu.gemm(false, false, 32, b * 784, 9, param("conv1.weight"), 9, a.col1, b * 784, a.c1, b * 784, 0f);
-        gpu.launch("add_bias_planes", b * 32L * 784, a.c1, param("conv1.bias"), 1, 32, b * 784L);
-        DeviceOps.maxPoolForward(gpu, a.p1, a.idx1, 0, a.c1, true, pg1, true, false);
+        DeviceOps.maxPoolForward(gpu, a.p1, a.idx1, 0, a.c1, param("conv1.bias"), true, pg1, true, false);
         mark(0);
         // conv2, relu, pool: → (64, b·196) → (64, b·49)
         DeviceOps.im2col(gpu, a.col2, a.p1, g2, true);
         gpu.gemm(false, false, 64, b * 196, 288, param("conv2.weight"), 288, a.col2, b * 196, a.c2, b * 196, 0f);
-        gpu.launch("add_bias_planes", b * 64L * 196, a.c2, param("conv2.bias"), 1, 64, b * 196L);
-        DeviceOps.maxPoolForward(gpu, a.p2, a.idx2, 0, a.c2, true, pg2, true, true);
+        DeviceOps.maxPoolForward(gpu, a.p2, a.idx2, 0, a.c2, param("conv2.bias"), true, pg2, true, true);
         mark(1);
-        // deconv: the data gradient of its equivalent convolution, added to the bias → (b,32,14,14) = (b,6272)
-        gpu.launch("fill_bias_planes", b * 6272L, a.d, param("deconv.bias"), b, 32, 196L);
+        // deconv: the data gradient of its equivalent convolution, on top of the bias → (b,32,14,14) = (b,6272)
         gpu.gemm(true, false, 128, b * 49, 64, param("deconv.weight"), 128, a.p2, b * 49, a.dcolT, b * 49, 0f);
-        DeviceOps.col2im(gpu, a.d, a.dcolT, gT, true, true);
+        DeviceOps.col2im(gpu, a.d, a.dcolT, param("deconv.bias"), gT, true, false);
         mark(2);
         // rnn, gru, lstm: one time step each from a zero state
         gpu.gemm(false, true, b, 128, 6272, a.d, 6272, param("rnn.weight_ih_l0"), 6272, a.gi1, 128, 0f);
@@ -316,7 +313,7 @@ final class CudaEngine implements DeviceModel {
         DeviceOps.biasGradPlanes(gpu, grad("conv2.bias"), a.dc2, 1, 64, b * 196L, false);
         gpu.gemm(false, true, 64, 288, b * 196, a.dc2, b * 196, a.col2, b * 196, grad("conv2.weight"), 288, 0f);
         gpu.gemm(true, false, 288, b * 196, 64, param("conv2.weight"), 288, a.dc2, b * 196, a.dcol2, b * 196, 0f);
-        DeviceOps.col2im(gpu, a.dp1, a.dcol2, g2, true, false);
+        DeviceOps.col2im(gpu, a.dp1, a.dcol2, 0, g2, true, false);
         // pool, relu, conv1 (its input needs no gradient)
         DeviceOps.maxPoolBackward(gpu, a.dc1, a.dp1, a.idx1, 0, a.p1, true, pg1, true, false, false);
         DeviceOps.biasGradPlanes(gpu, grad("conv1.bias"), a.dc1, 1, 32, b * 784L, false);

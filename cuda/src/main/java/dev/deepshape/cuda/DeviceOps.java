@@ -19,7 +19,7 @@ final class DeviceOps {
     private DeviceOps() {}
 
     /** Every kernel of kernels.cu launched from Java (KernelSourceTest checks each is in the PTX). */
-    static final List<String> KERNELS = List.of("fill", "im2col", "col2im_acc", "add_bias_planes", "fill_bias_planes",
+    static final List<String> KERNELS = List.of("fill", "im2col", "im2col_rows", "col2im_acc", "add_bias_planes", "fill_bias_planes",
             "bias_grad_planes", "sum_rows_acc", "add_bias_rows", "relu_fwd", "relu_bwd", "maxpool_fwd", "maxpool_bwd_acc",
             "rnn_tanh_fwd", "rnn_tanh_bwd", "gru_fwd", "gru_bwd", "lstm_fwd", "lstm_bwd", "cross_entropy",
             "count_nonfinite", "gather_batch", "adam");
@@ -30,14 +30,21 @@ final class DeviceOps {
 
     /** col (N, C·KH·KW, OH·OW) = im2col(x (N, C, H, W)); with {@code cn}, col (C·KH·KW, N·OH·OW) instead. */
     static void im2col(Gpu gpu, long col, long x, Conv2dGeometry g, boolean cn) {
-        long work = (long) g.n() * g.c() * g.kh() * g.kw() * g.oh() * g.ow();
-        gpu.launch("im2col", work, x, col, g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(),
-                g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(), i(cn));
+        if (cn) {
+            gpu.launch2d("im2col_rows", (long) g.n() * g.oh() * g.ow(), g.c() * g.kh() * g.kw(), x, col, g.n(), g.c(), g.h(),
+                    g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow());
+            return;
+        }
+        gpu.launch("im2col", colFloats(g), x, col, g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(),
+                g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow());
     }
 
-    /** x (N, C, H, W) (+)= col2im(col), col in im2col's layout ({@code cn} or per sample). */
-    static void col2im(Gpu gpu, long x, long col, Conv2dGeometry g, boolean cn, boolean accumulate) {
-        gpu.launch("col2im_acc", (long) g.n() * g.c() * g.h() * g.w(), col, x, g.n(), g.c(), g.h(), g.w(), g.kh(),
+    /**
+     * x (N, C, H, W) (+)= col2im(col), col in im2col's layout ({@code cn} or per sample); without {@code accumulate}
+     * x = bias (may be 0) + col2im(col), the transposed convolution's forward in one pass.
+     */
+    static void col2im(Gpu gpu, long x, long col, long bias, Conv2dGeometry g, boolean cn, boolean accumulate) {
+        gpu.launch("col2im_acc", (long) g.n() * g.c() * g.h() * g.w(), col, x, bias, g.n(), g.c(), g.h(), g.w(), g.kh(),
                 g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(), i(cn), i(accumulate));
     }
 
@@ -70,7 +77,7 @@ final class DeviceOps {
                     dout + 4L * grp * ocg * ohw, ohw, (long) g.oc() * ohw,
                     dcol + 4L * grp * ckk * ohw, ohw, (long) g.c() * g.kh() * g.kw() * ohw, 0f, g.n());
         }
-        col2im(gpu, dx, dcol, g, false, accumulate);
+        col2im(gpu, dx, dcol, 0, g, false, accumulate);
     }
 
     /**
@@ -97,12 +104,13 @@ final class DeviceOps {
     // ---------------------------------------------------------------- pooling
 
     /**
-     * out, and the window maxima's indices (int or float, either may be 0), of max pooling of x (or of relu(x)). x is
+     * out, and the window maxima's indices (int or float, either may be 0), of max pooling of x + bias (bias per
+     * channel, may be 0: a convolution's, added here instead of in a pass of its own), or of relu of that. x is
      * (N, C, H, W), or (C, N, H, W) with {@code inCN}; out and the indices likewise with {@code outCN}.
      */
-    static void maxPoolForward(Gpu gpu, long out, long idxInt, long idxFloat, long x, boolean relu, Pool2dGeometry g,
-                               boolean inCN, boolean outCN) {
-        gpu.launch("maxpool_fwd", (long) g.n() * g.c() * g.oh() * g.ow(), x, out, idxInt, idxFloat, i(relu), g.n(), g.c(),
+    static void maxPoolForward(Gpu gpu, long out, long idxInt, long idxFloat, long x, long bias, boolean relu,
+                               Pool2dGeometry g, boolean inCN, boolean outCN) {
+        gpu.launch("maxpool_fwd", (long) g.n() * g.c() * g.oh() * g.ow(), x, bias, out, idxInt, idxFloat, i(relu), g.n(), g.c(),
                 g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilH(), g.dilW(), g.oh(), g.ow(),
                 i(inCN), i(outCN));
     }

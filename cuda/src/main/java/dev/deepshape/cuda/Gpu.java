@@ -243,11 +243,24 @@ public final class Gpu {
      * kernel declares a long, or the other way round, still reads the right value.
      */
     public void launch(String kernel, long work, Object... args) {
-        int blocks = (int) Math.max(1, Math.min((work + 255) / 256, 65536));
-        launchBlocks(kernel, blocks, 256, args);
+        launch2d(kernel, work, 1, args);
+    }
+
+    /** {@link #launch} with {@code rows} block rows (blockIdx.y), each running over {@code work} elements. */
+    public void launch2d(String kernel, long work, int rows, Object... args) {
+        if (work * rows >= Integer.MAX_VALUE) {
+            throw new CudaException(kernel + ": " + work * rows + " elements; the kernels index with 32-bit integers (at most "
+                    + Integer.MAX_VALUE + "): use a smaller batch");
+        }
+        int blocks = (int) Math.max(1, Math.min((work + 255) / 256, 65536 / Math.max(1, Math.min(rows, 64))));
+        launchGrid(kernel, blocks, rows, 256, args);
     }
 
     public void launchBlocks(String kernel, int blocks, int threads, Object... args) {
+        launchGrid(kernel, blocks, 1, threads, args);
+    }
+
+    private void launchGrid(String kernel, int blocks, int rows, int threads, Object... args) {
         synchronized (LOCK) {
             bind();
             MemorySegment f = function(kernel);
@@ -260,7 +273,7 @@ public final class Gpu {
                     default -> throw new IllegalArgumentException("kernel argument " + i + " of " + kernel + ": " + args[i]);
                 }
             }
-            api.launch(f, kernel, blocks, threads, 0, params);
+            api.launch(f, kernel, blocks, rows, threads, 0, params);
         }
     }
 

@@ -3,48 +3,65 @@
 // Layouts are the CPU backend's: dense row-major, NCHW. Every kernel loops grid-stride, so any launch size is correct.
 // Kernels whose name ends in _acc take a flag `acc`: 1 adds to the output (the Backend's += convention), 0 overwrites.
 
-#define FOR(i, n) for (long i = (long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long) blockDim.x * gridDim.x)
+// NOTE: 32-bit indices (Gpu.launch refuses 2^31 elements or more): 64-bit division costs several times more and
+// im2col, col2im and pooling are mostly index arithmetic.
+#define FOR(i, n) for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
 
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ bool isnan_(float x) { return x != x; }
 
-extern "C" __global__ void fill(float* p, float v, long n) {
+extern "C" __global__ void fill(float* p, float v, int n) {
     FOR(i, n) p[i] = v;
 }
 
 // ---------------------------------------------------------------- convolution helpers (Conv2dGeometry's names)
 
-// col ← x (n, c, h, w): column (ci, ky, kx) of output pixel (oy, ox) of sample ni reads
-// x[ni, ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw], zero outside. Two layouts: per sample, col (n, c·kh·kw, oh·ow)
-// (one GEMM per sample); or with cn, col (c·kh·kw, n·oh·ow) (one GEMM for the whole batch, its output (oc, n·oh·ow)).
+// col (n, c·kh·kw, oh·ow) ← x (n, c, h, w): column (ci, ky, kx) of output pixel (oy, ox) of sample ni reads
+// x[ni, ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw], zero outside (one GEMM per sample reads it).
 extern "C" __global__ void im2col(const float* x, float* col, int n, int c, int h, int w, int kh, int kw,
-                                  int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, int cn) {
-    long ohw = (long) oh * ow;
-    long total = (long) n * c * kh * kw * ohw;
+                                  int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow) {
+    int ohw = oh * ow;
+    int total = n * c * kh * kw * ohw;
     FOR(i, total) {
-        long p = i % ohw, r = i / ohw;
-        int ni;
-        if (cn) { ni = r % n; r /= n; }
+        int p = i % ohw, r = i / ohw;
         int kx = r % kw; r /= kw;
-        int ky = r % kh; r /= kh;
-        long plane = cn ? (long) ni * c + r : r;  // r is ci (cn) or ni·c + ci
+        int ky = r % kh; r /= kh;            // r = ni·c + ci
         int oy = p / ow, ox = p % ow;
         int iy = oy * sh - ph + ky * dh, ix = ox * sw - pw + kx * dw;
-        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[(plane * h + iy) * w + ix] : 0.0f;
+        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[(r * h + iy) * w + ix] : 0.0f;
     }
 }
 
-// x (n, c, h, w) (+)= col2im(col), col in either of im2col's layouts: the adjoint of im2col, written as a gather
-// (each x element sums the columns that read it, in increasing (ky, kx)), so no atomics and the same sum every run.
-extern "C" __global__ void col2im_acc(const float* col, float* x, int n, int c, int h, int w, int kh, int kw,
-                                      int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, int cn, int acc) {
-    long ohw = (long) oh * ow;
-    long total = (long) n * c * h * w;
+// The batch-wide layout, col (c·kh·kw, n·oh·ow) (one GEMM for the whole batch): block row blockIdx.y is column row
+// (ci, ky, kx), decoded once; threads run along its n·oh·ow entries.
+extern "C" __global__ void im2col_rows(const float* x, float* col, int n, int c, int h, int w, int kh, int kw,
+                                       int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow) {
+    int row = blockIdx.y;
+    int kx = row % kw, ky = (row / kw) % kh, ci = row / (kw * kh);
+    int ohw = oh * ow, len = n * ohw;
+    float* out = col + row * len;
+    for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < len; t += blockDim.x * gridDim.x) {
+        int ni = t / ohw, p = t - ni * ohw;
+        int oy = p / ow, ox = p - oy * ow;
+        int iy = oy * sh - ph + ky * dh, ix = ox * sw - pw + kx * dw;
+        out[t] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[((ni * c + ci) * h + iy) * w + ix] : 0.0f;
+    }
+}
+
+// x (n, c, h, w) (+)= col2im(col), col in either of im2col's layouts (cn: the batch-wide one): the adjoint of
+// im2col, written as a gather (each x element sums the columns that read it, in increasing (ky, kx)), so no atomics
+// and the same sum every run. Without acc the sum starts from bias[ci] (may be null): the transposed convolution's
+// forward, bias first as the reference adds it.
+extern "C" __global__ void col2im_acc(const float* col, float* x, const float* bias, int n, int c, int h, int w,
+                                      int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow,
+                                      int cn, int acc) {
+    int ohw = oh * ow;
+    int total = n * c * h * w;
     FOR(i, total) {
         int ix = i % w, iy = (i / w) % h;
-        long r = i / ((long) h * w);         // ni·c + ci
-        long ni = r / c, ci = r % c;
-        float s = 0.0f;
+        int r = i / (h * w);         // ni·c + ci
+        int ni = r / c, ci = r % c;
+        float s = acc ? x[i] : (bias ? bias[ci] : 0.0f);
         for (int ky = 0; ky < kh; ky++) {
             int ty = iy + ph - ky * dh;
             if (ty < 0 || ty % sh != 0) continue;
@@ -55,35 +72,35 @@ extern "C" __global__ void col2im_acc(const float* col, float* x, int n, int c, 
                 if (tx < 0 || tx % sw != 0) continue;
                 int ox = tx / sw;
                 if (ox >= ow) continue;
-                long row = (ci * kh + ky) * kw + kx;
-                long q = (long) oy * ow + ox;
-                s += cn ? col[(row * n + ni) * ohw + q] : col[(r * kh + ky) * kw * ohw + (long) kx * ohw + q];
+                int row = (ci * kh + ky) * kw + kx;
+                int q = oy * ow + ox;
+                s += cn ? col[(row * n + ni) * ohw + q] : col[(r * kh + ky) * kw * ohw + kx * ohw + q];
             }
         }
-        x[i] = acc ? x[i] + s : s;
+        x[i] = s;
     }
 }
 
 // out (n, c, plane) += bias[c]
-extern "C" __global__ void add_bias_planes(float* out, const float* bias, int n, int c, long plane) {
-    long total = (long) n * c * plane;
+extern "C" __global__ void add_bias_planes(float* out, const float* bias, int n, int c, int plane) {
+    int total = n * c * plane;
     FOR(i, total) out[i] += bias[(i / plane) % c];
 }
 
 // out (n, c, plane) = bias[c] (the transposed convolution's start: bias first, then the columns added)
-extern "C" __global__ void fill_bias_planes(float* out, const float* bias, int n, int c, long plane) {
-    long total = (long) n * c * plane;
+extern "C" __global__ void fill_bias_planes(float* out, const float* bias, int n, int c, int plane) {
+    int total = n * c * plane;
     FOR(i, total) out[i] = bias == 0 ? 0.0f : bias[(i / plane) % c];
 }
 
 // dbias[c] (+)= Σ over n and the plane of dout (n, c, plane): one block per channel, a fixed reduction tree.
-extern "C" __global__ void bias_grad_planes(const float* dout, float* dbias, int n, int c, long plane, int acc) {
+extern "C" __global__ void bias_grad_planes(const float* dout, float* dbias, int n, int c, int plane, int acc) {
     __shared__ float part[256];
     int ch = blockIdx.x;
     float s = 0.0f;
-    long total = (long) n * plane;
-    for (long k = threadIdx.x; k < total; k += blockDim.x) {
-        long b = k / plane, q = k % plane;
+    int total = n * plane;
+    for (int k = threadIdx.x; k < total; k += blockDim.x) {
+        int b = k / plane, q = k % plane;
         s += dout[(b * c + ch) * plane + q];
     }
     part[threadIdx.x] = s;
@@ -97,17 +114,17 @@ extern "C" __global__ void bias_grad_planes(const float* dout, float* dbias, int
 
 // out[j] (+)= Σ_r m[r·len + j], for j < len: column sums (bias gradients of row-major activations, and the sum of
 // per-sample weight gradients)
-extern "C" __global__ void sum_rows_acc(const float* m, float* out, int rows, long len, int acc) {
+extern "C" __global__ void sum_rows_acc(const float* m, float* out, int rows, int len, int acc) {
     FOR(j, len) {
         float s = 0.0f;
-        for (int r = 0; r < rows; r++) s += m[(long) r * len + j];
+        for (int r = 0; r < rows; r++) s += m[r * len + j];
         out[j] = acc ? out[j] + s : s;
     }
 }
 
 // out (rows, cols) += bias[col]
 extern "C" __global__ void add_bias_rows(float* out, const float* bias, int rows, int cols) {
-    long total = (long) rows * cols;
+    int total = rows * cols;
     FOR(i, total) out[i] += bias[i % cols];
 }
 
@@ -115,31 +132,33 @@ extern "C" __global__ void add_bias_rows(float* out, const float* bias, int rows
 
 __device__ __forceinline__ float relu_(float v) { return v <= 0.0f ? 0.0f : v; }   // NaN stays NaN
 
-extern "C" __global__ void relu_fwd(const float* x, float* out, long n) {
+extern "C" __global__ void relu_fwd(const float* x, float* out, int n) {
     FOR(i, n) out[i] = relu_(x[i]);
 }
 
 // dx += dout where out (relu's result) is not <= 0
-extern "C" __global__ void relu_bwd(const float* dout, const float* out, float* dx, long n) {
+extern "C" __global__ void relu_bwd(const float* dout, const float* out, float* dx, int n) {
     FOR(i, n) if (!(out[i] <= 0.0f)) dx[i] += dout[i];
 }
 
 // Layouts of an (n, c, plane) tensor: NCHW, or with cn "CNHW" (c, n, plane), the batch-wide GEMM's output.
-__device__ __forceinline__ long plane_of(long ni, long ci, int n, int c, int cn) { return cn ? ci * n + ni : ni * c + ci; }
+__device__ __forceinline__ int plane_of(int ni, int ci, int n, int c, int cn) { return cn ? ci * n + ni : ni * c + ci; }
 
-// Max pooling of x (n, c, h, w) → out (n, c, oh, ow); with relu, of relu(x). x is in layout inCN, out and the
+// Max pooling of x (n, c, h, w) → out (n, c, oh, ow); with bias (may be null), of x + bias[c], the convolution's
+// bias added here rather than in a pass of its own; with relu, of relu of that. x is in layout inCN, out and the
 // indices in outCN. The index of a window's maximum (flat iy·w + ix in the plane) goes to idx_i (int) or idx_f
 // (float), either may be null. PyTorch's rule: scan in order, take v when v > best or v is NaN; an all −∞ window
 // points at its first element.
-extern "C" __global__ void maxpool_fwd(const float* x, float* out, int* idx_i, float* idx_f, int relu, int n, int c,
+extern "C" __global__ void maxpool_fwd(const float* x, const float* bias, float* out, int* idx_i, float* idx_f, int relu, int n, int c,
                                        int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
                                        int oh, int ow, int inCN, int outCN) {
-    long total = (long) n * c * oh * ow;
+    int total = n * c * oh * ow;
     FOR(i, total) {
         int ox = i % ow, oy = (i / ow) % oh;
-        long q = i / ((long) oh * ow);
-        long ni = outCN ? q % n : q / c, ci = outCN ? q / n : q % c;
+        int q = i / (oh * ow);
+        int ni = outCN ? q % n : q / c, ci = outCN ? q / n : q % c;
         const float* xp = x + plane_of(ni, ci, n, c, inCN) * h * w;
+        float b = bias ? bias[ci] : 0.0f;
         float best = __int_as_float(0xff800000);   // -inf
         int arg = -1;
         for (int ky = 0; ky < kh; ky++) {
@@ -149,6 +168,7 @@ extern "C" __global__ void maxpool_fwd(const float* x, float* out, int* idx_i, f
                 int ix = ox * sw - pw + kx * dw;
                 if (ix < 0 || ix >= w) continue;
                 float v = xp[iy * w + ix];
+                if (bias) v = v + b;
                 if (relu) v = relu_(v);
                 if (arg < 0) arg = iy * w + ix;
                 if (v > best || isnan_(v)) { best = v; arg = iy * w + ix; }
@@ -167,12 +187,12 @@ extern "C" __global__ void maxpool_bwd_acc(const float* dout, const int* idx_i, 
                                            float* dx, int relu, int n, int c, int h, int w, int kh, int kw, int sh,
                                            int sw, int ph, int pw, int dh, int dw, int oh, int ow, int inCN, int outCN,
                                            int acc) {
-    long total = (long) n * c * h * w;
+    int total = n * c * h * w;
     FOR(i, total) {
         int ix = i % w, iy = (i / w) % h;
-        long q = i / ((long) h * w);
-        long ni = inCN ? q % n : q / c, ci = inCN ? q / n : q % c;
-        long op = plane_of(ni, ci, n, c, outCN);
+        int q = i / (h * w);
+        int ni = inCN ? q % n : q / c, ci = inCN ? q / n : q % c;
+        int op = plane_of(ni, ci, n, c, outCN);
         int self = iy * w + ix;
         float s = acc ? dx[i] : 0.0f;
         for (int ky = kh - 1; ky >= 0; ky--) {          // descending ky = ascending oy
@@ -185,7 +205,7 @@ extern "C" __global__ void maxpool_bwd_acc(const float* dout, const int* idx_i, 
                 if (tx < 0 || tx % sw != 0) continue;
                 int ox = tx / sw;
                 if (ox >= ow) continue;
-                long o = (op * oh + oy) * ow + ox;
+                int o = (op * oh + oy) * ow + ox;
                 int arg = idx_i ? idx_i[o] : (int) idx_f[o];
                 if (arg != self) continue;
                 if (relu && out[o] <= 0.0f) continue;
@@ -202,22 +222,22 @@ extern "C" __global__ void maxpool_bwd_acc(const float* dout, const int* idx_i, 
 
 // RNN tanh: h = tanh((gi + b_ih) + b_hh)
 extern "C" __global__ void rnn_tanh_fwd(const float* gi, const float* bih, const float* bhh, float* h, int b, int hs) {
-    long total = (long) b * hs;
+    int total = b * hs;
     FOR(i, total) { int j = i % hs; h[i] = tanhf((gi[i] + bih[j]) + bhh[j]); }
 }
 
 // dgate = dh·(1 − h²)
 extern "C" __global__ void rnn_tanh_bwd(const float* dh, const float* h, float* dgate, int b, int hs) {
-    long total = (long) b * hs;
+    int total = b * hs;
     FOR(i, total) dgate[i] = dh[i] * (1.0f - h[i] * h[i]);
 }
 
 // GRU (gates r, z, n): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n), h = n + z·(h0 − n), with
 // gi = x·W_ihᵀ + b_ih and gh = b_hh. Saves r, z, n (b, 3H) for the backward pass.
 extern "C" __global__ void gru_fwd(const float* gi, const float* bih, const float* bhh, float* h, float* rzn, int b, int hs) {
-    long total = (long) b * hs;
+    int total = b * hs;
     FOR(i, total) {
-        long row = i / hs; int j = i % hs;
+        int row = i / hs; int j = i % hs;
         const float* g = gi + row * 3 * hs;
         float r = sigmoidf_((g[j] + bih[j]) + bhh[j]);
         float z = sigmoidf_((g[hs + j] + bih[hs + j]) + bhh[hs + j]);
@@ -230,9 +250,9 @@ extern "C" __global__ void gru_fwd(const float* gi, const float* bih, const floa
 
 // From dh: dgi (the input gates' gradient) and dgh (the hidden gates'), each (b, 3H).
 extern "C" __global__ void gru_bwd(const float* dh, const float* rzn, const float* bhh, float* dgi, float* dgh, int b, int hs) {
-    long total = (long) b * hs;
+    int total = b * hs;
     FOR(i, total) {
-        long row = i / hs; int j = i % hs;
+        int row = i / hs; int j = i % hs;
         const float* s = rzn + row * 3 * hs;
         float r = s[j], z = s[hs + j], n = s[2 * hs + j];
         float d = dh[i];
@@ -251,9 +271,9 @@ extern "C" __global__ void gru_bwd(const float* dh, const float* rzn, const floa
 
 // LSTM (gates i, f, g, o): c = f·c0 + i·g, h = o·tanh(c), with c0 = 0. Saves i, f, g, o, c (b, 5H).
 extern "C" __global__ void lstm_fwd(const float* gi, const float* bih, const float* bhh, float* h, float* save, int b, int hs) {
-    long total = (long) b * hs;
+    int total = b * hs;
     FOR(i, total) {
-        long row = i / hs; int j = i % hs;
+        int row = i / hs; int j = i % hs;
         const float* g = gi + row * 4 * hs;
         float ig = sigmoidf_((g[j] + bih[j]) + bhh[j]);
         float fg = sigmoidf_((g[hs + j] + bih[hs + j]) + bhh[hs + j]);
@@ -267,9 +287,9 @@ extern "C" __global__ void lstm_fwd(const float* gi, const float* bih, const flo
 }
 
 extern "C" __global__ void lstm_bwd(const float* dh, const float* save, float* dgates, int b, int hs) {
-    long total = (long) b * hs;
+    int total = b * hs;
     FOR(i, total) {
-        long row = i / hs; int j = i % hs;
+        int row = i / hs; int j = i % hs;
         const float* s = save + row * 5 * hs;
         float ig = s[j], fg = s[hs + j], gg = s[2 * hs + j], og = s[3 * hs + j], c = s[4 * hs + j];
         float tc = tanhf(c);
@@ -299,7 +319,7 @@ extern "C" __global__ void cross_entropy(const float* logits, const int* labels,
     __syncthreads();
     int myHits = 0;
     for (int r = threadIdx.x; r < b; r += blockDim.x) {
-        const float* z = logits + (long) r * classes;
+        const float* z = logits + r * classes;
         float mx = z[0]; int arg = 0;
         for (int k = 1; k < classes; k++) if (z[k] > mx || (isnan_(z[k]) && !isnan_(mx))) { mx = z[k]; arg = k; }
         float se = 0.0f;
@@ -312,7 +332,7 @@ extern "C" __global__ void cross_entropy(const float* logits, const int* labels,
             float inv = 1.0f / (float) b;
             for (int k = 0; k < classes; k++) {
                 float p = expf(z[k] - lse);
-                dlogits[(long) r * classes + k] = (p - (k == y ? 1.0f : 0.0f)) * inv;
+                dlogits[r * classes + k] = (p - (k == y ? 1.0f : 0.0f)) * inv;
             }
         }
     }
@@ -328,7 +348,7 @@ extern "C" __global__ void cross_entropy(const float* logits, const int* labels,
 }
 
 // stats[2] += the number of non-finite values in g[0..n)
-extern "C" __global__ void count_nonfinite(const float* g, long n, int* stats) {
+extern "C" __global__ void count_nonfinite(const float* g, int n, int* stats) {
     int bad = 0;
     FOR(i, n) { float v = g[i]; if (isnan_(v) || v - v != 0.0f) bad++; }
     if (bad) atomicAdd(&stats[2], bad);
@@ -337,16 +357,16 @@ extern "C" __global__ void count_nonfinite(const float* g, long n, int* stats) {
 // x (b, size) = images[order[i]] for the batch's b examples; y (b) = labels[order[i]]
 extern "C" __global__ void gather_batch(const float* images, const int* labels, const int* order, float* x, int* y,
                                         int b, int size) {
-    long total = (long) b * size;
+    int total = b * size;
     FOR(i, total) {
-        long r = i / size; int j = i % size;
-        x[i] = images[(long) order[r] * size + j];
+        int r = i / size; int j = i % size;
+        x[i] = images[order[r] * size + j];
         if (j == 0) y[r] = labels[order[r]];
     }
 }
 
 // One Adam step, AdamKernels.adamUpdate operation for operation (fmaf where it calls Math.fma). vmax may be null.
-extern "C" __global__ void adam(float* p, const float* g, float* m, float* v, float* vmax, long n, float negStep,
+extern "C" __global__ void adam(float* p, const float* g, float* m, float* v, float* vmax, int n, float negStep,
                                 float bc2Sqrt, float beta1, float omb1, float beta2, float omb2, float eps, float wd) {
     FOR(j, n) {
         float gj = wd != 0.0f ? fmaf(wd, p[j], g[j]) : g[j];
