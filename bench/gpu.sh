@@ -262,6 +262,10 @@ run() {
         --data "$gpu/mnist" --out /tmp/deepshape-gpu-run
       # the run folder stays there (the device tool brings back at most 8 files): only its metrics come back
       cp /tmp/deepshape-gpu-run/metrics_epochs.csv "$OUT/train-epochs.csv" 2>/dev/null || true
+      # eval of the trained model (the inference-only device path)
+      step eval 60 "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cli.Main eval --device cuda --data "$gpu/mnist" \
+        --checkpoint /tmp/deepshape-gpu-run/model.safetensors
+      record eval "$(verdict)"
       # NOTE: the JRE has no java.desktop, so train's last act, writing report.html with its plots, fails with
       # NoClassDefFoundError: java/awt/... after the checkpoints and metrics are written. That is no failure of the GPU run.
       if [ $last_rc -ne 0 ] && grep -q '^Accuracy of the model on the test images' "$OUT/train.log" && grep -q 'java/awt' "$OUT/train.log"; then
@@ -269,7 +273,10 @@ run() {
       else record train "$(verdict)"; fi ;;
     bench)
       step bench $T_BENCH "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cuda.CudaBench --data "$gpu/mnist"
-      record bench "$(verdict)" ;;
+      record bench "$(verdict)"
+      # the command line's epoch benchmark on the GPU (what bench/compare.sh runs on the CPU)
+      step bench-epoch 90 "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cli.Main bench --epoch --device cuda --data "$gpu/mnist"
+      record bench-epoch "$(verdict)" ;;
     torch)
       PYTHONUNBUFFERED=1 step torch $T_TORCH "${PYTHON:-python3}" bench/torch_gpu.py "$gpu/mnist"
       record torch "$(verdict)" ;;

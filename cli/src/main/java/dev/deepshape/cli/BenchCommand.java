@@ -37,13 +37,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Mixin ModelOptions options;
 
+    @Mixin DeviceOption device;
+
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "64", description = "the batch (replaces the input's first dimension; default ${DEFAULT-VALUE})")
     int batchSize;
 
     @Option(names = "--threads", paramLabel = "N", description = "threads the kernels use (default: the number of cores, or DEEPSHAPE_THREADS)")
     Integer threads;
 
-    @Option(names = "--backend", paramLabel = "NAME", description = "the kernels: reference or simd (default: the best available, or DEEPSHAPE_BACKEND)")
+    @Option(names = "--backend", paramLabel = "NAME", description = "the kernels: reference, simd or cuda (default: the one --device picks, or DEEPSHAPE_BACKEND)")
     String backend;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "5", description = "untimed steps first (default ${DEFAULT-VALUE})")
@@ -72,6 +74,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        device.select();
         CommandLine cl = cmd.commandLine();
         if (batchSize < 1) throw new CommandLine.ParameterException(cl, "--batch-size must be >= 1, got " + batchSize);
         if (threads != null && threads < 1) throw new CommandLine.ParameterException(cl, "--threads must be >= 1, got " + threads);
@@ -94,6 +97,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (epoch) return epoch(cl, spec, input, nThreads, out);
         cl.getErr().println("deepshape bench: " + spec.source() + " on " + Backends.current().name() + ", " + nThreads + " thread(s), "
                 + warmup + " + " + iterations + " steps of " + Dims.str(input) + "...");
+        if (Backends.current().name().equals("cuda")) {
+            cl.getErr().println("deepshape bench: NOTE: on the cuda backend each layer's call copies its operands to the GPU and back, and these "
+                    + "per-layer figures time that; --epoch times the model trained whole on the GPU, as train runs it");
+        }
         Bench.Result r = Bench.run(spec, input, new Bench.Config(warmup, iterations, nThreads, gemmSeconds));
         out.print(json ? Json.write(r.toJson()) + "\n" : r.text());
         out.flush();
@@ -116,7 +123,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
         int[] visit = order != null ? EpochBench.readOrder(order) : shuffled(mnist.trainLabels().length, seed);
         Rng.manualSeed(seed);
-        Module model = ModelBuilder.build(spec);
+        // the built-in model as its own class (the CUDA backend trains it whole on the GPU), a spec as its Sequential
+        Module model = options.builtin() ? new dev.deepshape.nn.CombinedModel() : ModelBuilder.build(spec);
         cl.getErr().println("deepshape bench --epoch: " + spec.source() + " on " + visit.length + " images from " + dir + ", " + Backends.current().name()
                 + " backend, " + nThreads + " thread(s)...");
         EpochBench.Result r = EpochBench.run(model, mnist.train(), visit, mnist.test(), sample, batchSize, nThreads);

@@ -34,6 +34,8 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Mixin ModelOptions options;
 
+    @Mixin DeviceOption device;
+
     @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "the weights: a safetensors state dict with PyTorch's keys")
     Path checkpoint;
 
@@ -42,6 +44,7 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        device.select();
         CommandLine cl = cmd.commandLine();
         ModelSpec spec = options.load(cl);
         int[] input = spec.inputShape(options.input(cl));

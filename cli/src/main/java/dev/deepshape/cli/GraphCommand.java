@@ -33,6 +33,8 @@ public final class GraphCommand implements Callable<Integer> {
 
     @Mixin ModelOptions options;
 
+    @Mixin DeviceOption device;
+
     enum Kind { architecture, autograd }
 
     @Option(names = "--kind", defaultValue = "architecture", description = "architecture or autograd (default ${DEFAULT-VALUE}).")
@@ -52,6 +54,7 @@ public final class GraphCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        device.select();
         CommandLine cl = cmd.commandLine();
         if (!(dpi >= 10 && dpi <= 1200)) throw new CommandLine.ParameterException(cl, "--dpi must be between 10 and 1200, got " + dpi);
         try {

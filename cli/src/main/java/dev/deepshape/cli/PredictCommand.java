@@ -34,6 +34,8 @@ final class PredictCommand implements Callable<Integer> {
 
     @Mixin ModelChoice modelChoice;
 
+    @Mixin DeviceOption device;
+
     @Option(names = "--threads", paramLabel = "N", description = "Threads the kernels use (default: the number of cores).")
     Integer threads;
 
@@ -42,6 +44,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        device.select();
         ImageInput.Invert mode = switch (invert) {
             case "auto" -> ImageInput.Invert.AUTO;
             case "yes" -> ImageInput.Invert.YES;

@@ -20,6 +20,8 @@ public final class ShapesCommand implements Callable<Integer> {
 
     @Mixin ModelOptions options;
 
+    @Mixin DeviceOption device;
+
     @Option(names = "--explain", description = "print each layer's formulas with the numbers substituted")
     boolean explain;
 
@@ -31,6 +33,7 @@ public final class ShapesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        device.select();
         ModelSpec spec = options.load(cmd.commandLine());
         ShapeAnalysis a = ShapeAnalysis.of(spec, spec.inputShape(options.input(cmd.commandLine())));
         PrintWriter out = cmd.commandLine().getOut();

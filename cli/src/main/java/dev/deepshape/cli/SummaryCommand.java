@@ -24,6 +24,8 @@ public final class SummaryCommand implements Callable<Integer> {
 
     @Mixin ModelOptions options;
 
+    @Mixin DeviceOption device;
+
     @Option(names = "--depth", paramLabel = "N", defaultValue = "3", description = "rows down to this depth (0: the model only; default ${DEFAULT-VALUE})")
     int depth;
 
@@ -47,6 +49,7 @@ public final class SummaryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        device.select();
         if (depth < 0) throw new CommandLine.ParameterException(cmd.commandLine(), "--depth must be >= 0, got " + depth);
         ModelSpec spec = options.load(cmd.commandLine());
         ShapeAnalysis a = ShapeAnalysis.of(spec, spec.inputShape(options.input(cmd.commandLine())));

@@ -36,6 +36,8 @@ class CliErrorsTest {
             "train --epochs five | Invalid value for option '--epochs': 'five' is not an int",
             "train --bogus | Unknown option: '--bogus'",
             "train --device cuda | --device cuda: no usable CUDA GPU",
+            "shapes --device cuda | --device cuda: no usable CUDA GPU",
+            "bench --device gpu | Invalid value for option '--device': 'gpu' (expected auto, cpu or cuda)",
             "train --device tpu | Invalid value for option '--device': 'tpu' (expected auto, cpu or cuda)",
             "train --model resnet | unknown model 'resnet'; built-in models: combined",
             "train --model combined --spec x.spec | --model and --spec are mutually exclusive; give one",

@@ -18,6 +18,12 @@ public interface DeviceModel extends AutoCloseable {
     String describe();
 
     /**
+     * Copies {@code data} to the device now (and whatever else the first step would set up), so that a timed run
+     * does not count it; the steps and {@link #logits} do it on first use anyway.
+     */
+    default void load(Mnist.Dataset data) {}
+
+    /**
      * Forward, loss and backward over the examples {@code order[from..to)} of {@code data}, then the optimiser's step
      * unless the loss or a gradient is not finite (the parameters are then unchanged).
      */

@@ -45,8 +45,10 @@ final class CudaEngine implements DeviceModel {
     private int step;                                  // Adam's step count (the same for every parameter)
     private final long stats;                          // loss bits, hits, non-finite count
     private Acts train, eval;
-    private Mnist.Dataset loaded;
-    private long images, labels;
+    /** The datasets on the device (training and test: two, so an epoch's evaluation does not evict the training set). */
+    private final Map<Mnist.Dataset, long[]> resident = new IdentityHashMap<>();
+    private final List<Mnist.Dataset> residentOrder = new ArrayList<>();
+    private long images, labels;                        // of the dataset in use
 
     /** Null when this engine can run {@code model} with {@code optimizer} (null: inference only), else why not. */
     static String supports(Module model, Optimizer optimizer) {
@@ -154,12 +156,27 @@ final class CudaEngine implements DeviceModel {
 
     // ---------------------------------------------------------------- data
 
-    private void load(Mnist.Dataset data) {
-        if (loaded == data) return;
-        gpu.free(images);
-        gpu.free(labels);
-        images = gpu.alloc((long) data.count() * IMAGE);
-        labels = gpu.alloc(data.count());
+    @Override
+    public void load(Mnist.Dataset data) {
+        long[] have = resident.get(data);
+        if (have == null) {
+            if (residentOrder.size() == 2) {            // keep at most two: free the older
+                Mnist.Dataset old = residentOrder.removeFirst();
+                long[] o = resident.remove(old);
+                gpu.free(o[0]);
+                gpu.free(o[1]);
+            }
+            have = upload(data);
+            resident.put(data, have);
+            residentOrder.add(data);
+        }
+        images = have[0];
+        labels = have[1];
+        gpu.warm();
+    }
+
+    private long[] upload(Mnist.Dataset data) {
+        long img = gpu.alloc((long) data.count() * IMAGE), lab = gpu.alloc(data.count());
         int chunk = 5000;
         int[] order = new int[data.count()];
         for (int i = 0; i < order.length; i++) order[i] = i;
@@ -167,10 +184,10 @@ final class CudaEngine implements DeviceModel {
         for (int from = 0; from < data.count(); from += chunk) {
             int to = Math.min(from + chunk, data.count());
             data.copyImages(order, from, to, buf, 0);   // normalised exactly as the CPU path does
-            gpu.upload(images + 4L * from * IMAGE, buf, 0, (to - from) * IMAGE);
+            gpu.upload(img + 4L * from * IMAGE, buf, 0, (to - from) * IMAGE);
         }
-        gpu.upload(labels, data.labels(), 0, data.count());
-        loaded = data;
+        gpu.upload(lab, data.labels(), 0, data.count());
+        return new long[] {img, lab};
     }
 
     // ---------------------------------------------------------------- activations
@@ -431,8 +448,13 @@ final class CudaEngine implements DeviceModel {
         if (train != null) train.free();
         if (eval != null) eval.free();
         train = eval = null;
-        for (long ptr : new long[] {p, g, m, v, vmax, stats, images, labels}) gpu.free(ptr);
+        for (long ptr : new long[] {p, g, m, v, vmax, stats}) gpu.free(ptr);
+        for (long[] d : resident.values()) {
+            gpu.free(d[0]);
+            gpu.free(d[1]);
+        }
+        resident.clear();
+        residentOrder.clear();
         p = g = m = v = vmax = images = labels = 0;
-        loaded = null;
     }
 }

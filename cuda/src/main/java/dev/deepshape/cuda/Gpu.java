@@ -217,6 +217,14 @@ public final class Gpu {
         return f;
     }
 
+    /** Compiles and loads the kernels now (NVRTC takes a fraction of a second), so that no timed call pays for it. */
+    public void warm() {
+        synchronized (LOCK) {
+            bind();
+            function("fill");
+        }
+    }
+
     /** The PTX of kernels.cu for {@code compute_<arch>} (NVRTC; the driver compiles it for the device on load). */
     String ptx(int arch) {
         return compile(nvrtc, arch);
