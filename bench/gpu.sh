@@ -266,7 +266,12 @@ run() {
       # eval of the trained model (the inference-only device path)
       step eval 60 "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cli.Main eval --device cuda --data "$gpu/mnist" \
         --checkpoint /tmp/deepshape-gpu-run/model.safetensors
-      record eval "$(verdict)" ;;
+      record eval "$(verdict)"
+      # a model the GPU would run op by op (a spec's Sequential): --device auto trains it on the CPU and says so
+      step train-spec 60 "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cli.Main train --no-download --data "$gpu/mnist" \
+        --spec core/src/main/resources/dev/deepshape/shape/combined.spec --epochs 1 --limit-train 6400 --out /tmp/deepshape-gpu-spec
+      if [ $last_rc -eq 0 ] && grep -q 'runs on the CPU' "$OUT/train-spec.log"; then record train-spec PASS
+      else record train-spec "FAIL (exit $last_rc, or no note that auto took the CPU)"; fi ;;
     bench)
       step bench $T_BENCH "$java" "${jvm[@]}" -Xmx4g -cp "$cp" dev.deepshape.cuda.CudaBench --data "$gpu/mnist"
       record bench "$(verdict)"

@@ -74,7 +74,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        device.select();
+        if (epoch) device.selectAny();
+        else device.select();
         CommandLine cl = cmd.commandLine();
         if (batchSize < 1) throw new CommandLine.ParameterException(cl, "--batch-size must be >= 1, got " + batchSize);
         if (threads != null && threads < 1) throw new CommandLine.ParameterException(cl, "--threads must be >= 1, got " + threads);
@@ -125,6 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
         Rng.manualSeed(seed);
         // the built-in model as its own class (the CUDA backend trains it whole on the GPU), a spec as its Sequential
         Module model = options.builtin() ? new dev.deepshape.nn.CombinedModel() : ModelBuilder.build(spec);
+        if (backend == null) CliSupport.preferWhole(device.device, Backends.current(), model, null, System.err, "bench --epoch");
         cl.getErr().println("deepshape bench --epoch: " + spec.source() + " on " + visit.length + " images from " + dir + ", " + Backends.current().name()
                 + " backend, " + nThreads + " thread(s)...");
         EpochBench.Result r = EpochBench.run(model, mnist.train(), visit, mnist.test(), sample, batchSize, nThreads);

@@ -90,6 +90,22 @@ final class CliSupport {
         }
     }
 
+    /**
+     * {@code --device auto} takes the GPU for the work that runs whole there. A model the GPU would run op by op (a
+     * copy each way per call) trains and evaluates faster on the CPU, so for it auto takes the best CPU backend and
+     * says so; {@code --device cuda} keeps the GPU anyway.
+     */
+    static Backend preferWhole(String device, Backend backend, dev.deepshape.nn.Module model, dev.deepshape.optim.Optimizer optimizer,
+                               java.io.PrintStream err, String command) {
+        if (!device.equals("auto") || !backend.name().equals("cuda") || backend.runsWhole(model, optimizer)) return backend;
+        Backend cpu = Backends.available().stream().filter(b -> !b.name().equals("cuda")).findFirst().orElseThrow();
+        Backends.use(cpu);
+        err.println("deepshape " + command + ": --device auto: this model would run op by op on the GPU, a copy each way per call (the "
+                + "whole-model GPU path is written for the reference model), so it runs on the CPU (" + cpu.name()
+                + " backend); --device cuda keeps it on the GPU");
+        return cpu;
+    }
+
     static Path existingFile(CommandSpec spec, String option, Path p) {
         if (!Files.exists(p)) throw usage(spec, option + ": no such file: " + p);
         if (!Files.isRegularFile(p)) throw usage(spec, option + ": not a regular file: " + p);

@@ -1,5 +1,7 @@
 package dev.deepshape.cli;
 
+import dev.deepshape.backend.Backend;
+
 import dev.deepshape.data.Mnist;
 import dev.deepshape.data.MnistDownloader;
 import dev.deepshape.io.Checkpoint;
@@ -63,8 +65,9 @@ final class EvalCommand implements Callable<Integer> {
         if (out != null && Files.exists(out) && !Files.isDirectory(out)) throw CliSupport.usage(spec, "--out: " + out + " exists and is not a folder");
         CliSupport.existingFile(spec, "--checkpoint", checkpoint);
         CliSupport.setThreads(spec, threads);
-        CliSupport.selectDevice(spec, device);
+        Backend selected = CliSupport.selectDevice(spec, device);
         Loaded loaded = loadModel(given, checkpoint);
+        CliSupport.preferWhole(device, selected, loaded.net(), null, System.err, "eval");
         Mnist.Dataset test;
         try {
             test = Mnist.load(Mnist.dataDir(data), false, noDownload ? null : new MnistDownloader(System.err));

@@ -95,7 +95,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintStream stdout = System.out;
         PrintStream err = System.err;
         validate();
-        Backend backend = CliSupport.selectDevice(spec, device);
+        Backend selected = CliSupport.selectDevice(spec, device);
 
         // The settings: the defaults, or a resumed run's own (where only --epochs and --threads may change).
         Trainer.Config config;
@@ -147,6 +147,7 @@ final class TrainCommand implements Callable<Integer> {
         Module net = chosen.build();
         if (init != null) CliSupport.loadWeights(net, Checkpoint.readStateDict(init), init, chosen.describe());
         Adam adam = new Adam(net.parameters(), config.lr());
+        Backend backend = CliSupport.preferWhole(device, selected, net, adam, err, "train");
         // NOTE: since JDK 22 System.console() is non-null even when output is redirected; isTerminal() tells.
         boolean console = System.console() != null && System.console().isTerminal();
         ProgressBar bar = console ? new ProgressBar(err) : null;

@@ -122,4 +122,9 @@ public interface Backend {
     default dev.deepshape.train.DeviceModel deviceModel(dev.deepshape.nn.Module model, dev.deepshape.optim.Optimizer optimizer) {
         return null;
     }
+
+    /** Whether {@link #deviceModel} would keep this model (and optimiser, may be null) whole on the device; it allocates nothing. */
+    default boolean runsWhole(dev.deepshape.nn.Module model, dev.deepshape.optim.Optimizer optimizer) {
+        return false;
+    }
 }

@@ -240,6 +240,9 @@ public final class CudaBackend implements Backend {
     // ---------------------------------------------------------------- whole model on the device
 
     @Override
+    public boolean runsWhole(Module model, Optimizer optimizer) { return CudaEngine.supports(model, optimizer) == null; }
+
+    @Override
     public DeviceModel deviceModel(Module model, Optimizer optimizer) {
         return CudaEngine.supports(model, optimizer) == null ? new CudaEngine(Gpu.get(), (dev.deepshape.nn.CombinedModel) model, optimizer) : null;
     }
