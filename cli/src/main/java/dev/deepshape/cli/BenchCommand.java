@@ -98,8 +98,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (epoch) return epoch(cl, spec, input, nThreads, out);
         cl.getErr().println("deepshape bench: " + spec.source() + " on " + Backends.current().name() + ", " + nThreads + " thread(s), "
                 + warmup + " + " + iterations + " steps of " + Dims.str(input) + "...");
-        if (Backends.current().name().equals("cuda")) {
-            cl.getErr().println("deepshape bench: NOTE: on the cuda backend each layer's call copies its operands to the GPU and back, and these "
+        if (Backends.current().usesDevice()) {
+            cl.getErr().println("deepshape bench: NOTE: on the " + Backends.current().name() + " backend each layer's call copies its operands to the GPU and back, and these "
                     + "per-layer figures time that; --epoch times the model trained whole on the GPU, as train runs it");
         }
         Bench.Result r = Bench.run(spec, input, new Bench.Config(warmup, iterations, nThreads, gemmSeconds));

@@ -72,10 +72,7 @@ final class CliSupport {
             case "auto" -> { return Backends.current(); }
             case "cpu" -> {
                 Backend b = Backends.current();
-                if (b.name().equals("cuda")) {
-                    b = Backends.available().stream().filter(x -> !x.name().equals("cuda")).findFirst().orElseThrow();
-                    Backends.use(b);
-                }
+                if (b.usesDevice()) Backends.use(b = Backends.bestHost());
                 return b;
             }
             case "cuda" -> {
@@ -97,8 +94,8 @@ final class CliSupport {
      */
     static Backend preferWhole(String device, Backend backend, dev.deepshape.nn.Module model, dev.deepshape.optim.Optimizer optimizer,
                                java.io.PrintStream err, String command) {
-        if (!device.equals("auto") || !backend.name().equals("cuda") || backend.runsWhole(model, optimizer)) return backend;
-        Backend cpu = Backends.available().stream().filter(b -> !b.name().equals("cuda")).findFirst().orElseThrow();
+        if (!device.equals("auto") || !backend.usesDevice() || backend.runsWhole(model, optimizer)) return backend;
+        Backend cpu = Backends.bestHost();
         Backends.use(cpu);
         err.println("deepshape " + command + ": --device auto: this model would run op by op on the GPU, a copy each way per call (the "
                 + "whole-model GPU path is written for the reference model), so it runs on the CPU (" + cpu.name()

@@ -20,7 +20,7 @@ final class DeviceOption {
      */
     Backend select() {
         Backend b = CliSupport.selectDevice(mixee, device);
-        return device.equals("auto") && b.name().equals("cuda") ? CliSupport.selectDevice(mixee, "cpu") : b;
+        return device.equals("auto") && b.usesDevice() ? CliSupport.selectDevice(mixee, "cpu") : b;
     }
 
     /** Selects as {@code --device} says, the GPU included under {@code auto}: for work that may run whole on it. */

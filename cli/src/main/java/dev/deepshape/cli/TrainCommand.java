@@ -171,7 +171,7 @@ final class TrainCommand implements Callable<Integer> {
             @Override public void onEpochEnd(Trainer.EpochResult r, Path checkpoint) {
                 if (bar != null) bar.clear();
                 stdout.println(r.line());
-                if (console || backend.name().equals("cuda")) {
+                if (console || backend.usesDevice()) {
                     err.printf(Locale.ROOT, "  %.1f s, %,.0f samples/s; saved %s%n", r.seconds(), r.samples() / r.seconds(), checkpoint);
                 }
             }

@@ -31,6 +31,8 @@ class DeviceChoiceTest {
         Backend gpu = new ReferenceBackend() {
             @Override public String name() { return "cuda"; }
 
+            @Override public boolean usesDevice() { return true; }
+
             @Override public boolean runsWhole(Module model, Optimizer optimizer) { return model instanceof CombinedModel; }
         };
         ByteArrayOutputStream buf = new ByteArrayOutputStream();

@@ -18,6 +18,12 @@ public interface Backend {
     /** Whether this backend can run on this machine (a CUDA backend without a GPU says false). */
     default boolean isAvailable() { return true; }
 
+    /**
+     * Whether this backend computes on a device beside the host (the GPU), its arrays copied there and back on each
+     * call; false for the CPU backends. {@code --device cpu} excludes such backends.
+     */
+    default boolean usesDevice() { return false; }
+
     /** Why this backend cannot run here (for the error of an explicit request), or null when it can. */
     default String unavailableReason() { return isAvailable() ? null : name() + " is not available on this machine"; }
 

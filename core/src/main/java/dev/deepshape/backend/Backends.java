@@ -41,6 +41,11 @@ public final class Backends {
         return b;
     }
 
+    /** The best available backend that computes on the host (the CPU): simd where it runs, else the reference. */
+    public static Backend bestHost() {
+        return available().stream().filter(b -> !b.usesDevice()).findFirst().orElseThrow();
+    }
+
     /** Selects a backend by name; the error lists the names that exist here. */
     public static Backend use(String name) {
         Backend b = byName(name);

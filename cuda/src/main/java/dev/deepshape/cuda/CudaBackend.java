@@ -28,6 +28,8 @@ public final class CudaBackend implements Backend {
 
     @Override public int priority() { return 20; }
 
+    @Override public boolean usesDevice() { return true; }
+
     @Override public boolean isAvailable() { return Gpu.unavailableReason() == null; }
 
     @Override public String unavailableReason() { return Gpu.unavailableReason(); }
