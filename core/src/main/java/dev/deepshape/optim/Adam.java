@@ -89,13 +89,28 @@ public final class Adam extends Optimizer {
      */
     static void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int step,
                            double lr, double beta1, double beta2, double eps, double weightDecay) {
-        double biasCorrection1 = 1 - Math.pow(beta1, step);
-        double biasCorrection2 = 1 - Math.pow(beta2, step);
-        double stepSize = lr / biasCorrection1;
-        Backends.current().adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, p.length, (float) -stepSize,
-                (float) Math.sqrt(biasCorrection2), (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
-                (float) eps, (float) weightDecay);
+        Scalars s = Scalars.of(step, lr, beta1, beta2, eps, weightDecay);
+        Backends.current().adamUpdate(p, g, expAvg, expAvgSq, maxExpAvgSq, p.length, s.negStepSize(), s.bc2Sqrt(), s.beta1(),
+                s.oneMinusBeta1(), s.beta2(), s.oneMinusBeta2(), s.eps(), s.weightDecay());
     }
+
+    /** The scalars one step hands the update kernel ({@link dev.deepshape.backend.Backend#adamUpdate}). */
+    public record Scalars(float negStepSize, float bc2Sqrt, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+                          float eps, float weightDecay) {
+        static Scalars of(int step, double lr, double beta1, double beta2, double eps, double weightDecay) {
+            double biasCorrection1 = 1 - Math.pow(beta1, step);
+            double biasCorrection2 = 1 - Math.pow(beta2, step);
+            double stepSize = lr / biasCorrection1;
+            return new Scalars((float) -stepSize, (float) Math.sqrt(biasCorrection2), (float) beta1, (float) (1 - beta1),
+                    (float) beta2, (float) (1 - beta2), (float) eps, (float) weightDecay);
+        }
+    }
+
+    /**
+     * The scalars of this optimiser's step number {@code step} at the current learning rate, exactly as {@link #step}
+     * forms them: for a device that keeps the moments itself and runs the same update kernel there.
+     */
+    public Scalars scalars(int step) { return Scalars.of(step, lr, beta1, beta2, eps, weightDecay); }
 
     public boolean amsgrad() { return amsgrad; }
 

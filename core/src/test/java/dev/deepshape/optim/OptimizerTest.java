@@ -260,4 +260,28 @@ class OptimizerTest {
         var e = assertThrows(IllegalStateException.class, adam::step);
         assertTrue(e.getMessage().contains("(2, 3)") && e.getMessage().contains("(3,)"), e.getMessage());
     }
+
+    /**
+     * The scalars Adam hands its kernel (and a device that keeps the moments itself, CudaEngine) are formed from the
+     * learning rate and betas as Python holds them (1e-3, not the float nearest it), and step() uses exactly them.
+     */
+    @Test
+    void adamScalarsArePythonsAndTheStepUsesThem() {
+        Tensor w = Tensor.of(new float[] {0.5f, -1.25f, 2f}, 3).requiresGrad(true);
+        Adam adam = new Adam(List.of(w), 1e-3f);
+        Adam.Scalars s1 = adam.scalars(1);
+        assertEquals((float) -(0.001 / (1 - Math.pow(0.9, 1))), s1.negStepSize());
+        assertEquals((float) Math.sqrt(1 - Math.pow(0.999, 1)), s1.bc2Sqrt());
+        adam.setLr(3e-4f);
+        assertEquals((float) -(0.0003 / (1 - Math.pow(0.9, 7))), adam.scalars(7).negStepSize());
+        adam.setLr(1e-3f);
+
+        float[] g = {0.1f, -3f, 1e-9f};
+        w.setGrad(Tensor.of(g.clone(), 3));
+        float[] p = w.toArray(), m = new float[3], v = new float[3];
+        dev.deepshape.backend.AdamKernels.adamUpdate(p, g, m, v, null, 3, s1.negStepSize(), s1.bc2Sqrt(), s1.beta1(),
+                s1.oneMinusBeta1(), s1.beta2(), s1.oneMinusBeta2(), s1.eps(), s1.weightDecay());
+        adam.step();
+        assertArrayEquals(p, w.toArray(), "step() is the kernel with these scalars");
+    }
 }

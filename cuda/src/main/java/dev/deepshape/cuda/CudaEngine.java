@@ -362,16 +362,9 @@ final class CudaEngine implements DeviceModel {
 
     /** Adam over the flat buffers, with the scalars {@link Adam} forms (in double, then rounded to float). */
     private void adamStep() {
-        Map<String, Object> h = optimizer.hyperParameters();
-        double lr = optimizer.lr();
-        @SuppressWarnings("unchecked")
-        List<Double> betas = (List<Double>) h.get("betas");
-        double beta1 = betas.get(0), beta2 = betas.get(1);
-        double eps = ((Number) h.get("eps")).doubleValue(), wd = ((Number) h.get("weight_decay")).doubleValue();
-        step++;
-        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
-        gpu.launch("adam", total, p, g, m, v, vmax, total, (float) -(lr / bc1), (float) Math.sqrt(bc2), (float) beta1,
-                (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) eps, (float) wd);
+        Adam.Scalars s = ((Adam) optimizer).scalars(++step);
+        gpu.launch("adam", total, p, g, m, v, vmax, total, s.negStepSize(), s.bc2Sqrt(), s.beta1(), s.oneMinusBeta1(),
+                s.beta2(), s.oneMinusBeta2(), s.eps(), s.weightDecay());
     }
 
     @Override
