@@ -19,7 +19,7 @@ final class DeviceOps {
     private DeviceOps() {}
 
     /** Every kernel of kernels.cu launched from Java (KernelSourceTest checks each is in the PTX). */
-    static final List<String> KERNELS = List.of("fill", "im2col", "im2col_rows", "col2im_acc", "add_bias_planes", "fill_bias_planes",
+    static final List<String> KERNELS = List.of("im2col", "im2col_rows", "col2im_acc", "add_bias_planes", "fill_bias_planes",
             "bias_grad_planes", "sum_rows_acc", "add_bias_rows", "relu_fwd", "relu_bwd", "maxpool_fwd", "maxpool_bwd_acc",
             "rnn_tanh_fwd", "rnn_tanh_bwd", "gru_fwd", "gru_bwd", "lstm_fwd", "lstm_bwd", "cross_entropy",
             "count_nonfinite", "gather_batch", "adam");

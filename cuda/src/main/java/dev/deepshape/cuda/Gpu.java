@@ -221,7 +221,7 @@ public final class Gpu {
     public void warm() {
         synchronized (LOCK) {
             bind();
-            function("fill");
+            function("adam"); // any kernel: the first lookup compiles and loads them all
         }
     }
 

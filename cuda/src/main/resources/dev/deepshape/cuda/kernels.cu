@@ -10,10 +10,6 @@
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ bool isnan_(float x) { return x != x; }
 
-extern "C" __global__ void fill(float* p, float v, int n) {
-    FOR(i, n) p[i] = v;
-}
-
 // ---------------------------------------------------------------- convolution helpers (Conv2dGeometry's names)
 
 // col (n, c·kh·kw, oh·ow) ← x (n, c, h, w): column (ci, ky, kx) of output pixel (oy, ox) of sample ni reads

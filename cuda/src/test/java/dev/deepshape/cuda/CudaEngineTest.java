@@ -12,12 +12,10 @@ import dev.deepshape.nn.CombinedModel;
 import dev.deepshape.nn.CrossEntropyLoss;
 import dev.deepshape.optim.Adam;
 import dev.deepshape.tensor.IntTensor;
-import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
 import dev.deepshape.train.DeviceModel;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,30 +23,16 @@ import org.junit.jupiter.api.Test;
  * the logits, the loss, every parameter's gradient, then Adam's step and the state written back to the host.
  */
 class CudaEngineTest {
-    private static Mnist.Dataset data(int count, long seed) {
-        Random r = new Random(seed);
-        float[] x = new float[count * 784];
-        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat() * 2 - 1;
-        int[] y = new int[count];
-        for (int i = 0; i < count; i++) y[i] = r.nextInt(10);
-        return new Mnist.Dataset("random", x, y, count, 28, 28);
-    }
-
-    private static CombinedModel model(long seed) {
-        Rng.manualSeed(seed);
-        return new CombinedModel();
-    }
-
     @Test
     void oneStepMatchesTheHostsAutograd() {
         Gpu gpu = GpuRequired.gpu();
-        Mnist.Dataset d = data(150, 1);
+        Mnist.Dataset d = GpuRequired.data(150, 1);
         int[] order = new int[d.count()];
         for (int i = 0; i < order.length; i++) order[i] = (i * 37) % d.count();
         int from = 10, to = 74; // a batch of 64 from the middle of a permutation
 
         // the host: reference backend, autograd
-        CombinedModel host = model(5);
+        CombinedModel host = GpuRequired.model(5);
         Backend before = Backends.current();
         Map<String, float[]> hostGrads = new java.util.LinkedHashMap<>();
         float hostLoss;
@@ -72,7 +56,7 @@ class CudaEngineTest {
         }
 
         // the device, from the same weights
-        CombinedModel dev = model(5);
+        CombinedModel dev = GpuRequired.model(5);
         Adam adam = new Adam(List.copyOf(dev.namedParameters().values()), 1e-3f);
         try (CudaEngine engine = new CudaEngine(gpu, dev, adam)) {
             DeviceModel.Step s = engine.trainStep(d, order, from, to);
@@ -99,7 +83,7 @@ class CudaEngineTest {
             assertEquals(1f, st.get("state.0.step").toArray()[0], "Adam's step count comes back to the host");
         }
         // the forward pass alone: the device's logits for the batch's images equal the host's (before the step)
-        CombinedModel fresh = model(5);
+        CombinedModel fresh = GpuRequired.model(5);
         try (CudaEngine inference = new CudaEngine(gpu, fresh, null)) {
             float[] all = inference.logits(d);
             float[] batch = new float[(to - from) * 10];
@@ -111,17 +95,17 @@ class CudaEngineTest {
     @Test
     void trainingOnTheDeviceFollowsTheHostForTwentySteps() {
         Gpu gpu = GpuRequired.gpu();
-        Mnist.Dataset d = data(640, 2);
+        Mnist.Dataset d = GpuRequired.data(640, 2);
         int[] order = new int[d.count()];
         for (int i = 0; i < order.length; i++) order[i] = i;
-        CombinedModel dev = model(9);
+        CombinedModel dev = GpuRequired.model(9);
         Adam adam = new Adam(List.copyOf(dev.namedParameters().values()), 1e-3f);
         float[] deviceLoss = new float[20];
         try (CudaEngine engine = new CudaEngine(gpu, dev, adam)) {
             for (int k = 0; k < 20; k++) deviceLoss[k] = engine.trainStep(d, order, (k % 10) * 64, (k % 10) * 64 + 64).loss();
             engine.syncToHost();
         }
-        CombinedModel host = model(9);
+        CombinedModel host = GpuRequired.model(9);
         Adam hostAdam = new Adam(List.copyOf(host.namedParameters().values()), 1e-3f);
         Backend before = Backends.current();
         try {

@@ -10,12 +10,10 @@ import dev.deepshape.data.Mnist;
 import dev.deepshape.io.Checkpoint;
 import dev.deepshape.nn.CombinedModel;
 import dev.deepshape.optim.Adam;
-import dev.deepshape.tensor.Rng;
 import dev.deepshape.tensor.Tensor;
 import dev.deepshape.train.Trainer;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,22 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaTrainingTest {
     @TempDir Path dir;
 
-    private static Mnist.Dataset data(int count, long seed) {
-        Random r = new Random(seed);
-        float[] x = new float[count * 784];
-        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat() * 2 - 1;
-        int[] y = new int[count];
-        for (int i = 0; i < count; i++) y[i] = r.nextInt(10);
-        return new Mnist.Dataset("random", x, y, count, 28, 28);
-    }
-
-    private static CombinedModel model(long seed) {
-        Rng.manualSeed(seed);
-        return new CombinedModel();
-    }
-
     private Trainer.Result train(CombinedModel m, int epochs, String run, Checkpoint.Contents resume) throws Exception {
-        Mnist.Dataset train = data(600, 3), test = data(100, 4); // 600: the last batch of each epoch is partial
+        Mnist.Dataset train = GpuRequired.data(600, 3), test = GpuRequired.data(100, 4); // 600: the last batch of each epoch is partial
         Trainer t = new Trainer(m, new Adam(m.parameters(), 1e-3f), train, test,
                 new Trainer.Config("combined", epochs, 64, 1e-3f, 0, 0, 0), dir.resolve(run), null);
         if (resume != null) t.restore(resume);
@@ -55,14 +39,14 @@ class CudaTrainingTest {
         Backend before = Backends.current();
         try {
             Backends.use(new CudaBackend());
-            CombinedModel a = model(0), b = model(0);
+            CombinedModel a = GpuRequired.model(0), b = GpuRequired.model(0);
             Trainer.Result ra = train(a, 2, "a", null), rb = train(b, 2, "b", null);
             assertEquals(ra.epochs().get(1).loss(), rb.epochs().get(1).loss(), "the same run twice: the same losses");
             Map<String, Tensor> wa = a.stateDict();
             for (var e : wa.entrySet()) assertArrayEquals(e.getValue().toArray(), b.stateDict().get(e.getKey()).toArray(), "rerun: " + e.getKey());
 
-            train(model(0), 1, "part", null);
-            CombinedModel r = model(12345); // initialised differently: the checkpoint must restore everything
+            train(GpuRequired.model(0), 1, "part", null);
+            CombinedModel r = GpuRequired.model(12345); // initialised differently: the checkpoint must restore everything
             Trainer.Result rr = train(r, 2, "part", Checkpoint.read(dir.resolve("part").resolve(Checkpoint.CHECKPOINT_FILE)));
             assertEquals(2, rr.epochs().size());
             for (var e : wa.entrySet()) assertArrayEquals(e.getValue().toArray(), r.stateDict().get(e.getKey()).toArray(), "resumed: " + e.getKey());
