@@ -22,19 +22,50 @@ import java.util.Locale;
 public final class CudaBench {
     private CudaBench() {}
 
+    private static final String USAGE = "usage: CudaBench [--data DIR] [--epochs N >= 1] [--batch-size N >= 1] [--inference-batch N >= 1]";
+
     public static void main(String[] args) throws Exception {
         Path data = Mnist.dataDir(null);
-        int epochs = 2, batch = 64, inferBatch = 1000, warmup = 50, passes = 100;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--data" -> data = Path.of(args[++i]);
-                case "--epochs" -> epochs = Integer.parseInt(args[++i]);
-                case "--batch-size" -> batch = Integer.parseInt(args[++i]);
-                case "--inference-batch" -> inferBatch = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --data DIR, --epochs N, --batch-size N, --inference-batch N)");
+        int epochs = 2, batch = 64, inferBatch = 1000;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (a.equals("--help") || a.equals("-h")) {
+                    System.out.println(USAGE);
+                    return;
+                }
+                if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
+                String v = args[++i];
+                switch (a) {
+                    case "--data" -> data = Path.of(v);
+                    case "--epochs" -> epochs = positive(a, v);
+                    case "--batch-size" -> batch = positive(a, v);
+                    case "--inference-batch" -> inferBatch = positive(a, v);
+                    default -> throw new IllegalArgumentException("unknown option " + a);
+                }
             }
+            run(data, epochs, batch, inferBatch);
+        } catch (IllegalArgumentException e) {
+            System.err.println("CudaBench: " + e.getMessage() + "; " + USAGE);
+            System.exit(2);
+        } catch (CudaException | Mnist.MissingDataException e) {
+            System.err.println("CudaBench: " + e.getMessage());
+            System.exit(1);
         }
+    }
+
+    private static int positive(String option, String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException(option + " must be a whole number >= 1, got '" + value + "'");
+    }
+
+    private static void run(Path data, int epochs, int batch, int inferBatch) throws java.io.IOException {
+        int warmup = 50, passes = 100;
         Gpu gpu = Gpu.get();
         System.out.println("device: " + gpu.describe());
         Mnist.Dataset train = Mnist.load(data, true, null), test = Mnist.load(data, false, null);
