@@ -259,12 +259,7 @@ public final class Trainer {
                 correct += hits;
                 seen += b.size();
                 batches++;
-                if (metrics != null) {
-                    long now = System.nanoTime();
-                    metrics.step(epoch, (epoch - 1) * loader.numBatches() + batches, batches, l, 100.0 * hits / b.size(),
-                            Double.parseDouble(Float.toString(optimizer.lr())), b.size() / Math.max(1e-9, (now - tStep) / 1e9));
-                    tStep = now;
-                }
+                tStep = logStep(epoch, batches, l, hits, b.size(), tStep);
                 listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
             }
         }
@@ -296,15 +291,19 @@ public final class Trainer {
             correct += s.hits();
             seen += to - from;
             batches++;
-            if (metrics != null) {
-                long now = System.nanoTime();
-                metrics.step(epoch, (epoch - 1) * loader.numBatches() + batches, batches, s.loss(), 100.0 * s.hits() / (to - from),
-                        Double.parseDouble(Float.toString(optimizer.lr())), (to - from) / Math.max(1e-9, (now - tStep) / 1e9));
-                tStep = now;
-            }
+            tStep = logStep(epoch, batches, s.loss(), s.hits(), to - from, tStep);
             listener.onBatch(epoch, batches, seen, lossSum / batches, 100.0 * correct / seen);
         }
         return new EpochResult(epoch, config.epochs(), lossSum / batches, 100.0 * correct / seen, (System.nanoTime() - t0) / 1e9, seen);
+    }
+
+    /** The step's line in the metrics log (if any), with the samples per second since {@code since}; returns now. */
+    private long logStep(int epoch, int batch, float loss, int hits, int size, long since) {
+        if (metrics == null) return since;
+        long now = System.nanoTime();
+        metrics.step(epoch, (epoch - 1) * loader.numBatches() + batch, batch, loss, 100.0 * hits / size,
+                Double.parseDouble(Float.toString(optimizer.lr())), size / Math.max(1e-9, (now - since) / 1e9));
+        return now;
     }
 
     // ---------------------------------------------------------------- numerical faults
