@@ -60,13 +60,8 @@ public record Evaluation(double loss, int correct, int[] labels, int[] predicted
                     int c = logits.size(1);
                     float[] x = Ops.dense(logits);
                     for (int i = 0; i < b.size(); i++) {
-                        int best = argmax(x, i * c, c);
-                        // softmax(x)[best] = exp(x_best − logsumexp(x)), in double so a confident 1 − 1e-9 is not rounded to 1 early
-                        double max = x[i * c + best], z = 0;
-                        for (int k = 0; k < c; k++) z += Math.exp(x[i * c + k] - max);
-                        predicted[start + i] = best;
-                        confidence[start + i] = (float) (1.0 / z);
-                        if (best == data.labels()[start + i]) correct++;
+                        score(x, i * c, c, start + i, predicted, confidence);
+                        if (predicted[start + i] == data.labels()[start + i]) correct++;
                     }
                 }
                 start += b.size();
@@ -93,15 +88,25 @@ public record Evaluation(double loss, int correct, int[] labels, int[] predicted
         double lossSum = 0;
         int correct = 0;
         for (int i = 0; i < n; i++) {
-            int best = argmax(logits, i * c, c);
-            double max = logits[i * c + best], z = 0;
-            for (int k = 0; k < c; k++) z += Math.exp(logits[i * c + k] - max);
-            predicted[i] = best;
-            confidence[i] = (float) (1.0 / z);
-            lossSum += max + Math.log(z) - logits[i * c + data.labels()[i]];
-            if (best == data.labels()[i]) correct++;
+            double logSumExp = score(logits, i * c, c, i, predicted, confidence);
+            lossSum += logSumExp - logits[i * c + data.labels()[i]];
+            if (predicted[i] == data.labels()[i]) correct++;
         }
         return new Evaluation(lossSum / n, correct, data.labels().clone(), predicted, confidence);
+    }
+
+    /**
+     * Row {@code index}'s prediction (the first maximum of {@code x[off .. off+c)}) and its softmax probability, into
+     * predicted and confidence; returns logsumexp of the row. softmax(x)[best] = exp(x_best − logsumexp(x)), in double
+     * so a confident 1 − 1e-9 is not rounded to 1 early.
+     */
+    private static double score(float[] x, int off, int c, int index, int[] predicted, float[] confidence) {
+        int best = argmax(x, off, c);
+        double max = x[off + best], z = 0;
+        for (int k = 0; k < c; k++) z += Math.exp(x[off + k] - max);
+        predicted[index] = best;
+        confidence[index] = (float) (1.0 / z);
+        return max + Math.log(z);
     }
 
     /**
