@@ -104,12 +104,18 @@ public final class StepProfile {
         System.out.printf("%-14s %9.3f %9.3f%n", "adam step", a.cpuMs, a.wallMs);
         System.out.printf("%-14s %9.3f %9s %8s | %9.3f%n", "sum of layers", fwdSum, "", "", bwdSum);
 
+        double[] walls = new double[reps];
+        int[] at = {0};
         Time step = best(reps, () -> {}, () -> {
+            long w0 = System.nanoTime();
             adam.zeroGrad();
             Tensor loss = ce.forward(m.forward(images), labels);
             loss.backward();
             adam.step();
+            walls[at[0]++ % reps] = (System.nanoTime() - w0) / 1e6;
         });
+        java.util.Arrays.sort(walls);
+        System.out.printf("whole step wall: min %.2f, median %.2f, max %.2f ms%n", walls[0], walls[reps / 2], walls[reps - 1]);
         double total = 3 * (conv1 + conv2 + deconv + rnn + gru + lstm + fc) - conv1; // conv1 needs no input gradient
         System.out.printf("%-14s %9.3f %9.3f %8s   (%.2f GFLOP per step)%n", "whole step", step.cpuMs, step.wallMs,
                 rate(total, step), total / 1e9);

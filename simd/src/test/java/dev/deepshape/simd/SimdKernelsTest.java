@@ -13,6 +13,7 @@ import dev.deepshape.backend.MaxPool2dKernels;
 import dev.deepshape.backend.Parallel;
 import dev.deepshape.backend.Pool2dGeometry;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -187,6 +188,45 @@ class SimdKernelsTest {
                 simd.conv2dBackward(dxOnly, null, null, dout, x, weight, g); // each gradient may be null
                 Conv2dKernels.conv2dBackwardNaive(dxRef, null, null, dout, x, weight, g);
                 assertClose(dxRef, dxOnly, tol(oc * kh * kw), "dx alone on " + threads + " threads");
+            });
+        }
+    }
+
+    /**
+     * A non-finite input reaches only the outputs whose windows hold it. The fast kernels load whole vectors and
+     * zero the lanes a window does not cover (the pixel past a row's end is the next row's first): NaN and ±∞ in
+     * the first and last column of every row, and at the very first and last element of the batch (where the loads
+     * would leave the array), must not spread into the neighbouring row's outputs, nor into the gradients.
+     */
+    @Test
+    void nonFiniteValuesStayInTheirWindows() {
+        Conv2dGeometry g = Conv2dGeometry.conv(3, 32, 14, 14, 64, 3, 3, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1},
+                new int[] {1, 1}, 1);
+        SplittableRandom rnd = new SplittableRandom(7);
+        float[] x = random(rnd, 3 * 32 * 196), weight = random(rnd, 64 * 32 * 9), bias = random(rnd, 64);
+        float[] dout = random(rnd, 3 * 64 * 196);
+        float[] odd = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        for (int plane = 0; plane < 3 * 32; plane += 5) {
+            for (int y = 0; y < 14; y += 3) {
+                x[plane * 196 + y * 14] = odd[(plane + y) % 3];
+                x[plane * 196 + y * 14 + 13] = odd[(plane + y + 1) % 3];
+            }
+        }
+        x[0] = Float.NaN;
+        x[x.length - 1] = Float.POSITIVE_INFINITY;
+        for (int plane = 1; plane < 3 * 64; plane += 7) dout[plane * 196 + 14 * (plane % 14) + 13] = Float.NaN;
+        dout[0] = Float.NEGATIVE_INFINITY;
+        dout[dout.length - 1] = Float.NaN;
+        for (int threads : new int[] {1, 3}) {
+            withThreads(threads, () -> {
+                float[] expected = new float[dout.length], actual = new float[dout.length];
+                Conv2dKernels.conv2dForwardNaive(expected, x, weight, bias, g);
+                simd.conv2dForward(actual, x, weight, bias, g);
+                assertClose(expected, actual, tol(288), "forward on " + threads + " threads");
+                float[] dxRef = new float[x.length], dx = new float[x.length];
+                Conv2dKernels.conv2dBackwardNaive(dxRef, null, null, dout, x, weight, g);
+                simd.conv2dBackward(dx, null, null, dout, x, weight, g);
+                assertClose(dxRef, dx, tol(576), "dx on " + threads + " threads");
             });
         }
     }
