@@ -117,6 +117,15 @@ final class SimdConv {
             Conv2dKernels.conv2dForward(out, x, weight, bias, g);
             return;
         }
+        if (SimdWinograd.supports(g)) {
+            int k = g.c() * 9;
+            Lowering low = lowerings(g)[0];
+            float[][] packed = new float[1][];
+            SimdWinograd.convolve(out, x, (o, ci, tap) -> weight[o * k + ci * 9 + tap], bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
+                    sample -> convolveSamples(out, g.oc(), x, packedOnce(packed, () -> packA(g.oc(), bias == null ? k : k + 1,
+                            (i, kk) -> kk < k ? weight[i * k + kk] : bias[i])), bias != null, false, sample, sample + 1, low));
+            return;
+        }
         Lowering low = lowerings(g)[0];
         int k = low.k();
         // NOTE: the bias is one more column of A against a row of ones in B: added by the micro-kernel itself
@@ -131,7 +140,15 @@ final class SimdConv {
             return;
         }
         if (dbias != null) sumPerChannel(dbias, dout, g.n(), g.oc(), g.oh() * g.ow());
-        if (dx != null) {
+        if (dx != null && SimdWinograd.supports(g)) {
+            // dx = conv(dout, W') with W'(ci, oc, tap) = W(oc, ci, 8 − tap): the kernel flipped, channels swapped
+            int k = g.c() * 9, khw = 9;
+            Lowering low = lowerings(g)[1];
+            float[][] packed = new float[1][];
+            SimdWinograd.convolve(dx, dout, (ci, o, tap) -> weight[o * k + ci * 9 + 8 - tap], null, g.n(), g.oc(), g.c(), g.h(), g.w(), true,
+                    sample -> convolveSamples(dx, g.c(), dout, packedOnce(packed, () -> packA(g.c(), low.k(),
+                            (ci, kk) -> weight[(kk / khw) * k + ci * khw + (khw - 1 - kk % khw)])), false, true, sample, sample + 1, low));
+        } else if (dx != null) {
             Lowering low = lowerings(g)[1];
             int khw = g.kh() * g.kw(), kIn = g.c() * khw;
             // W'(ci, (oc, ky', kx')) = W(oc, ci, kh−1−ky', kw−1−kx')
@@ -153,9 +170,15 @@ final class SimdConv {
      */
     private static void convolve(float[] out, int m, float[] in, float[] packedA, boolean biasRow, boolean accumulate, int n,
                                  Lowering low) {
+        Parallel.forRange(n, 1, (n0, n1) -> convolveSamples(out, m, in, packedA, biasRow, accumulate, n0, n1, low));
+    }
+
+    /** {@link #convolve} for samples [n0, n1), on the calling thread. */
+    static void convolveSamples(float[] out, int m, float[] in, float[] packedA, boolean biasRow, boolean accumulate, int n0, int n1,
+                                Lowering low) {
         int k = low.k() + (biasRow ? 1 : 0), p = low.p(), panels = (p + NR - 1) / NR, tiles = (m + MR - 1) / MR;
         int inStride = low.c() * low.h() * low.w(), outStride = m * p;
-        Parallel.forRange(n, 1, (n0, n1) -> {
+        {
             Scratch s = SCRATCH.get();
             if (s.packB.length < k * NR) s.packB = new float[k * NR];
             float[] packB = s.packB;
@@ -182,7 +205,7 @@ final class SimdConv {
                     }
                 }
             }
-        });
+        }
     }
 
     /**
@@ -227,6 +250,14 @@ final class SimdConv {
             int ci = cIdx + r * ldc, ti = r * NR;
             if (add) for (int j = 0; j < nr; j++) c[ci + j] += tile[ti + j];
             else System.arraycopy(tile, ti, c, ci, nr);
+        }
+    }
+
+    /** {@code holder[0]}, made by {@code make} on first use (by whichever thread comes first). */
+    private static float[] packedOnce(float[][] holder, java.util.function.Supplier<float[]> make) {
+        synchronized (holder) {
+            if (holder[0] == null) holder[0] = make.get();
+            return holder[0];
         }
     }
 

@@ -155,6 +155,9 @@ class SimdKernelsTest {
             "2, 3, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1",       // stride 2: the reference path
             "2, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2",       // groups: the reference path
             "2, 3, 6, 7, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1",       // no padding, OW < W: the reference path
+            "2, 9, 13, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",    // Winograd: odd H and W, channels not a multiple of the tile
+            "2, 8, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",    // Winograd: a tile row over two vectors
+            "3, 16, 5, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",     // Winograd: 3 tile rows, the last one half outside
     })
     void convolutionMatchesNaive(int n, int c, int h, int w, int oc, int kh, int kw, int sH, int sW, int pT, int pL, int pB, int pR,
                                  int dH, int dW, int groups) {
@@ -200,13 +203,15 @@ class SimdKernelsTest {
      */
     @Test
     void nonFiniteValuesStayInTheirWindows() {
-        Conv2dGeometry g = Conv2dGeometry.conv(3, 32, 14, 14, 64, 3, 3, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1},
+        Conv2dGeometry g = Conv2dGeometry.conv(4, 32, 14, 14, 64, 3, 3, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1},
                 new int[] {1, 1}, 1);
         SplittableRandom rnd = new SplittableRandom(7);
-        float[] x = random(rnd, 3 * 32 * 196), weight = random(rnd, 64 * 32 * 9), bias = random(rnd, 64);
-        float[] dout = random(rnd, 3 * 64 * 196);
+        float[] x = random(rnd, 4 * 32 * 196), weight = random(rnd, 64 * 32 * 9), bias = random(rnd, 64);
+        float[] dout = random(rnd, 4 * 64 * 196);
         float[] odd = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
-        for (int plane = 0; plane < 3 * 32; plane += 5) {
+        // samples 0 and 3 hold them, 1 and 2 are finite (the Winograd path runs those, the direct one the others)
+        for (int plane = 0; plane < 4 * 32; plane += 5) {
+            if (plane / 32 == 1 || plane / 32 == 2) continue;
             for (int y = 0; y < 14; y += 3) {
                 x[plane * 196 + y * 14] = odd[(plane + y) % 3];
                 x[plane * 196 + y * 14 + 13] = odd[(plane + y + 1) % 3];
@@ -214,7 +219,7 @@ class SimdKernelsTest {
         }
         x[0] = Float.NaN;
         x[x.length - 1] = Float.POSITIVE_INFINITY;
-        for (int plane = 1; plane < 3 * 64; plane += 7) dout[plane * 196 + 14 * (plane % 14) + 13] = Float.NaN;
+        for (int plane = 1; plane < 4 * 64; plane += 7) if (plane / 64 == 0 || plane / 64 == 3) dout[plane * 196 + 14 * (plane % 14) + 13] = Float.NaN;
         dout[0] = Float.NEGATIVE_INFINITY;
         dout[dout.length - 1] = Float.NaN;
         for (int threads : new int[] {1, 3}) {

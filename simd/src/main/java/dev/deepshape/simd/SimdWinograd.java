@@ -1,0 +1,328 @@
+package dev.deepshape.simd;
+
+import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.backend.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 3×3 stride-1 'same' convolutions (padding 1, dilation 1, groups 1) by Winograd's minimal filtering F(2×2, 3×3)
+ * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2×2 block of outputs takes 16
+ * multiplications instead of 36. The oracle is {@link dev.deepshape.backend.Conv2dKernels}' naive loop; the tests
+ * compare the two on the reference model's shapes and awkward ones (odd sizes, non-finite values).
+ * <pre>
+ *   U = G·g·Gᵀ            per (output channel, input channel): the 3×3 kernel g as 4×4, once per call
+ *   V = Bᵀ·d·B            per (input channel, tile): the tile's 4×4 padded input d
+ *   M(ξ,ν) = U(ξ,ν)·V(ξ,ν)  16 matrix products (M × C)·(C × tiles): the micro-kernel of {@link SimdGemm}
+ *   Y = Aᵀ·M·A            per (output channel, tile): its 2×2 outputs
+ * </pre>
+ * with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
+ * The transforms add and subtract only (G's halves are exact), so the results match the direct convolution to
+ * float rounding. Tiles are laid out in vectors of VL along x: a tile row of ⌈W/2⌉ tiles takes whole vectors (7 tiles
+ * of conv2's 14 columns: one vector of 8 on AVX2), and the transforms run on those vectors, one lane per tile.
+ * Used for the forward pass and the data gradient (itself such a convolution, of dout with the flipped kernel);
+ * the weight gradient stays direct ({@link SimdConv}). A sample holding NaN or ±∞ is convolved directly: the
+ * transforms would turn one ∞ into NaN across its whole tile, where PyTorch's direct convolution keeps it to the
+ * windows that hold it.
+ */
+final class SimdWinograd {
+    private SimdWinograd() {}
+
+    static final VectorSpecies<Float> S = SimdGemm.S;
+    static final int VL = SimdGemm.VL;
+    static final int MR = SimdGemm.MR;
+    static final int NR = SimdGemm.NR;
+
+    /** Deinterleaving two vectors (a row's columns c..c+2VL): even columns, then odd ones. */
+    private static final VectorShuffle<Float> EVEN = shuffle(i -> i < VL / 2 ? 2 * i : 2 * i - 2 * VL);
+    private static final VectorShuffle<Float> ODD = shuffle(i -> i < VL / 2 ? 2 * i + 1 : 2 * i + 1 - 2 * VL);
+    /** Interleaving two vectors a, b: a0 b0 a1 b1 ... (the low half of the lanes), then the high half. */
+    private static final VectorShuffle<Float> LOW = shuffle(i -> i % 2 == 0 ? i / 2 : i / 2 - VL);
+    private static final VectorShuffle<Float> HIGH = shuffle(i -> i % 2 == 0 ? VL / 2 + i / 2 : VL / 2 + i / 2 - VL);
+
+    /** A shuffle for the two-vector rearrange: index i ≥ 0 takes lane i of the first vector, i − VL (< 0) lane i of the second. */
+    private static VectorShuffle<Float> shuffle(java.util.function.IntUnaryOperator lane) {
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) idx[i] = lane.applyAsInt(i);
+        return VectorShuffle.fromValues(S, idx);
+    }
+
+    /**
+     * Whether this class handles the convolution: 3×3, stride 1, dilation 1, padding 1 on every side, one group,
+     * at least 8 channels in and out (fewer make too short a product for the transforms to pay), and tile rows that
+     * fill at least 3/4 of their vectors (AVX-512's 16 lanes leave conv2's 7 tiles per row half empty: direct there).
+     */
+    static boolean supports(Conv2dGeometry g) {
+        if (g.groups() != 1 || g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1 || g.dilH() != 1 || g.dilW() != 1
+                || g.padH() != 1 || g.padW() != 1 || g.oh() != g.h() || g.ow() != g.w() || g.c() < 8 || g.oc() < 8) {
+            return false;
+        }
+        int tilesX = (g.w() + 1) / 2;
+        return 4 * tilesX >= 3 * Layout.slotsX(tilesX);
+    }
+
+    /** Where the tiles of one sample go: vectors of VL tiles along x, panels of NR tiles for the micro-kernel. */
+    record Layout(int c, int m, int h, int w, int tilesY, int tilesX, int slotsX, int vectors, int panels, int slots,
+                  int hp, int wp, int plane, int mRows) {
+        static int slotsX(int tilesX) {
+            return (tilesX + VL - 1) / VL * VL;
+        }
+
+        static Layout of(int c, int m, int h, int w) {
+            int tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, slotsX = slotsX(tilesX);
+            int vectors = tilesY * slotsX / VL, panels = (vectors * VL + NR - 1) / NR;
+            // the padded input: one row and column of zeros before, enough after for the last vector's 4×4 windows
+            int hp = 2 * tilesY + 2, wp = 2 * slotsX + 2;
+            return new Layout(c, m, h, w, tilesY, tilesX, slotsX, vectors, panels, panels * NR, hp, wp,
+                    SimdConv.planeStride(hp * wp), (m + MR - 1) / MR * MR);
+        }
+
+        int vectorsX() { return slotsX / VL; }
+
+        /**
+         * From one (ξ,ν) to the next in V, and in M: a line more than their size. NOTE: at their size (8 and 16 KB for
+         * conv2) the 16 vectors of a tile sat in one L1 set and evicted each other: the output transform took 20 % of
+         * the time.
+         */
+        int vStride() { return panels * c * NR + 16; }
+
+        int mStride() { return mRows * slots + 16; }
+    }
+
+    /** Element (o, ci, tap) of a 3×3 kernel, tap = ky·3 + kx. */
+    @FunctionalInterface
+    interface Kernel3 {
+        float at(int o, int ci, int tap);
+    }
+
+    /** A thread's buffers: the padded sample, its transformed tiles V and the products M. */
+    private static final class Scratch {
+        float[] pad = new float[0];
+        float[] v = new float[0];
+        float[] prod = new float[0];
+        float[] res = new float[0];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * {@code out (=|+=) conv(in, weight) (+ bias)}: in is (n, c, h, w), weight (m, c, 3, 3) with element (o, ci, ky, kx)
+     * at {@code weight.at(o, ci, ky·3 + kx)}, bias (m) or null, out (n, m, h, w).
+     */
+    static void convolve(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
+                         boolean accumulate, java.util.function.IntConsumer direct) {
+        Layout l = Layout.of(c, m, h, w);
+        float[] u = transformWeights(weight, c, m, l);
+        int inStride = c * h * w, outStride = m * h * w;
+        Parallel.forRange(n, 1, (n0, n1) -> {
+            Scratch s = SCRATCH.get();
+            int padSize = c * l.plane() + 2 * NR;
+            if (s.pad.length < padSize) s.pad = new float[padSize];
+            if (s.v.length < 16 * l.vStride()) s.v = new float[16 * l.vStride()];
+            if (s.prod.length < 16 * l.mStride()) s.prod = new float[16 * l.mStride()];
+            if (s.res.length < outStride + 2 * VL) s.res = new float[outStride + 2 * VL];
+            java.util.Arrays.fill(s.pad, 0, padSize, 0f);
+            for (int sample = n0; sample < n1; sample++) {
+                // NOTE: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞
+                // = NaN in outputs whose windows do not hold it): a sample with NaN or ±∞ runs the direct convolution
+                if (!finite(in, sample * inStride, (sample + 1) * inStride)) {
+                    direct.accept(sample);
+                    continue;
+                }
+                transformInput(s.v, s.pad, in, sample * inStride, l);
+                multiply(s.prod, u, s.v, l, s.tile);
+                transformOutput(s.res, s.prod, bias, l);
+                emit(out, sample * outStride, s.res, outStride, accumulate);
+            }
+        });
+    }
+
+    /**
+     * U(ξ,ν) = (G·g·Gᵀ)(ξ,ν) for every (o, ci), packed as the micro-kernel's A: for each of the 16 (ξ,ν), row tiles of
+     * MR output channels as [c][MR] (rows past m repeat the last: computed, never stored).
+     */
+    static float[] transformWeights(Kernel3 weight, int c, int m, Layout l) {
+        int tiles = l.mRows() / MR;
+        float[] u = new float[16 * l.mRows() * c];
+        double[] gg = new double[12], t = new double[16];
+        for (int o = 0; o < l.mRows(); o++) {
+            int src = Math.min(o, m - 1);
+            for (int ci = 0; ci < c; ci++) {
+                for (int col = 0; col < 3; col++) { // G·g: rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2 of each column
+                    double g0 = weight.at(src, ci, col), g1 = weight.at(src, ci, 3 + col), g2 = weight.at(src, ci, 6 + col);
+                    gg[col] = g0;
+                    gg[3 + col] = (g0 + g1 + g2) / 2;
+                    gg[6 + col] = (g0 - g1 + g2) / 2;
+                    gg[9 + col] = g2;
+                }
+                for (int row = 0; row < 4; row++) { // (G·g)·Gᵀ: the same on each row
+                    double a = gg[3 * row], b = gg[3 * row + 1], d = gg[3 * row + 2];
+                    t[4 * row] = a;
+                    t[4 * row + 1] = (a + b + d) / 2;
+                    t[4 * row + 2] = (a - b + d) / 2;
+                    t[4 * row + 3] = d;
+                }
+                int tile = o / MR, r = o % MR;
+                for (int xi = 0; xi < 16; xi++) u[((xi * tiles + tile) * c + ci) * MR + r] = (float) t[xi];
+            }
+        }
+        return u;
+    }
+
+    /**
+     * V = Bᵀ·d·B for every input channel and tile of one sample, as the micro-kernel's B panels: for each (ξ,ν) and
+     * panel q, [c][NR] tiles. The sample is first copied into zero-padded planes, so every 4×4 window is read
+     * without bounds: a vector of VL tiles along x reads its window's columns as the even and odd columns of a row.
+     */
+    static void transformInput(float[] v, float[] pad, float[] in, int inBase, Layout l) {
+        int c = l.c(), h = l.h(), w = l.w(), wp = l.wp(), plane = l.plane(), vx = l.vectorsX();
+        int xiStride = l.vStride();
+        for (int ci = 0; ci < c; ci++) {
+            for (int y = 0; y < h; y++) System.arraycopy(in, inBase + (ci * h + y) * w, pad, ci * plane + (y + 1) * wp + 1, w);
+        }
+        for (int ci = 0; ci < c; ci++) {
+            for (int ty = 0; ty < l.tilesY(); ty++) {
+                for (int bx = 0; bx < vx; bx++) {
+                    int r0 = ci * plane + 2 * ty * wp + 2 * bx * VL, r1 = r0 + wp, r2 = r1 + wp, r3 = r2 + wp;
+                    int slot = (ty * vx + bx) * VL, at = ((slot / NR) * c + ci) * NR + slot % NR;
+                    // t = d·B on each of the window's rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, where
+                    // d0..d3 are the row's even and odd columns from r and from r + 2 (window k starts at column 2k);
+                    // then V = Bᵀ·t: V0 = t0 − t2, V1 = t1 + t2, V2 = t2 − t1, V3 = t1 − t3, column by column.
+                    // Rows 2 and 0 first, then 1 (with 2), then 3 (with 1): few vectors live at once.
+                    FloatVector a, b, a2, b2, e, od, e2;
+                    a = FloatVector.fromArray(S, pad, r2);
+                    b = FloatVector.fromArray(S, pad, r2 + VL);
+                    a2 = FloatVector.fromArray(S, pad, r2 + 2);
+                    b2 = FloatVector.fromArray(S, pad, r2 + 2 + VL);
+                    e = a.rearrange(EVEN, b);
+                    od = a.rearrange(ODD, b);
+                    e2 = a2.rearrange(EVEN, b2);
+                    FloatVector t20 = e.sub(e2), t21 = od.add(e2), t22 = e2.sub(od), t23 = od.sub(a2.rearrange(ODD, b2));
+                    a = FloatVector.fromArray(S, pad, r0);
+                    b = FloatVector.fromArray(S, pad, r0 + VL);
+                    a2 = FloatVector.fromArray(S, pad, r0 + 2);
+                    b2 = FloatVector.fromArray(S, pad, r0 + 2 + VL);
+                    e = a.rearrange(EVEN, b);
+                    od = a.rearrange(ODD, b);
+                    e2 = a2.rearrange(EVEN, b2);
+                    FloatVector t00 = e.sub(e2), t01 = od.add(e2), t02 = e2.sub(od), t03 = od.sub(a2.rearrange(ODD, b2));
+                    t00.sub(t20).intoArray(v, at);
+                    t01.sub(t21).intoArray(v, at + xiStride);
+                    t02.sub(t22).intoArray(v, at + 2 * xiStride);
+                    t03.sub(t23).intoArray(v, at + 3 * xiStride);
+                    a = FloatVector.fromArray(S, pad, r1);
+                    b = FloatVector.fromArray(S, pad, r1 + VL);
+                    a2 = FloatVector.fromArray(S, pad, r1 + 2);
+                    b2 = FloatVector.fromArray(S, pad, r1 + 2 + VL);
+                    e = a.rearrange(EVEN, b);
+                    od = a.rearrange(ODD, b);
+                    e2 = a2.rearrange(EVEN, b2);
+                    FloatVector t10 = e.sub(e2), t11 = od.add(e2), t12 = e2.sub(od), t13 = od.sub(a2.rearrange(ODD, b2));
+                    t10.add(t20).intoArray(v, at + 4 * xiStride);
+                    t11.add(t21).intoArray(v, at + 5 * xiStride);
+                    t12.add(t22).intoArray(v, at + 6 * xiStride);
+                    t13.add(t23).intoArray(v, at + 7 * xiStride);
+                    t20.sub(t10).intoArray(v, at + 8 * xiStride);
+                    t21.sub(t11).intoArray(v, at + 9 * xiStride);
+                    t22.sub(t12).intoArray(v, at + 10 * xiStride);
+                    t23.sub(t13).intoArray(v, at + 11 * xiStride);
+                    a = FloatVector.fromArray(S, pad, r3);
+                    b = FloatVector.fromArray(S, pad, r3 + VL);
+                    a2 = FloatVector.fromArray(S, pad, r3 + 2);
+                    b2 = FloatVector.fromArray(S, pad, r3 + 2 + VL);
+                    e = a.rearrange(EVEN, b);
+                    od = a.rearrange(ODD, b);
+                    e2 = a2.rearrange(EVEN, b2);
+                    FloatVector t30 = e.sub(e2), t31 = od.add(e2), t32 = e2.sub(od), t33 = od.sub(a2.rearrange(ODD, b2));
+                    t10.sub(t30).intoArray(v, at + 12 * xiStride);
+                    t11.sub(t31).intoArray(v, at + 13 * xiStride);
+                    t12.sub(t32).intoArray(v, at + 14 * xiStride);
+                    t13.sub(t33).intoArray(v, at + 15 * xiStride);
+                }
+            }
+        }
+    }
+
+    /** M(ξ,ν) (mRows × slots, row-major) = U(ξ,ν)·V(ξ,ν) for the 16 (ξ,ν): row tiles × panels of the micro-kernel. */
+    static void multiply(float[] prod, float[] u, float[] v, Layout l, float[] tile) {
+        int c = l.c(), tiles = l.mRows() / MR, slots = l.slots(), used = l.vectors() * VL;
+        for (int xi = 0; xi < 16; xi++) {
+            for (int q = 0; q < l.panels(); q++) {
+                int nr = Math.min(NR, used - q * NR), bIdx = xi * l.vStride() + q * c * NR;
+                for (int t = 0; t < tiles; t++) {
+                    int aIdx = (xi * tiles + t) * c * MR, cIdx = xi * l.mStride() + t * MR * slots + q * NR;
+                    if (nr <= VL) SimdConv.kernelNarrow(c, u, aIdx, v, bIdx, prod, cIdx, slots, MR, nr, false, tile);
+                    else SimdGemm.kernel(c, true, u, aIdx, 0, 0, 0, 0, 0, MR, v, bIdx, prod, cIdx, slots, MR, NR, false, tile);
+                }
+            }
+        }
+    }
+
+    /**
+     * Y = Aᵀ·M·A (+ bias) for every output channel and tile of one sample, into {@code res} laid out as the sample's
+     * (m, h, w) output. Whole vectors are stored, row after row: the last vector of a row reaches into the next row,
+     * which is written after it (res has VL floats of slack at the end). NOTE: not straight into out with a masked
+     * read-modify-write: the next row's load then overlaps the store before it (a store-forwarding stall, 20 % of
+     * the time).
+     */
+    static void transformOutput(float[] res, float[] prod, float[] bias, Layout l) {
+        int h = l.h(), w = l.w(), slots = l.slots(), vx = l.vectorsX();
+        int xiStride = l.mStride();
+        for (int o = 0; o < l.m(); o++) {
+            float b = bias == null ? 0f : bias[o];
+            for (int ty = 0; ty < l.tilesY(); ty++) {
+                for (int i = 0; i < 2 && 2 * ty + i < h; i++) {
+                    int rowAt = (o * h + 2 * ty + i) * w;
+                    for (int bx = 0; bx < vx; bx++) {
+                        int at = o * slots + (ty * vx + bx) * VL, x0 = 2 * bx * VL;
+                        // row i of Aᵀ·M, column j: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it:
+                        // y0 = s_i0 + s_i1 + s_i2, y1 = s_i1 − s_i2 − s_i3
+                        FloatVector si1 = aT(prod, at, xiStride, i, 1), si2 = aT(prod, at, xiStride, i, 2);
+                        FloatVector y0 = aT(prod, at, xiStride, i, 0).add(si1).add(si2);
+                        FloatVector y1 = si1.sub(si2).sub(aT(prod, at, xiStride, i, 3));
+                        if (bias != null) {
+                            y0 = y0.add(b);
+                            y1 = y1.add(b);
+                        }
+                        y0.rearrange(LOW, y1).intoArray(res, rowAt + x0);
+                        if (x0 + VL < w) y0.rearrange(HIGH, y1).intoArray(res, rowAt + x0 + VL);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Row i (0 or 1) of Aᵀ·M at column j, for VL tiles: m0j + m1j + m2j, or m1j − m2j − m3j; M(ξ,ν) at at + (4ξ + ν)·xiStride. */
+    private static FloatVector aT(float[] prod, int at, int xiStride, int i, int j) {
+        FloatVector m1 = FloatVector.fromArray(S, prod, at + (4 + j) * xiStride);
+        FloatVector m2 = FloatVector.fromArray(S, prod, at + (8 + j) * xiStride);
+        return i == 0 ? FloatVector.fromArray(S, prod, at + j * xiStride).add(m1).add(m2)
+                : m1.sub(m2).sub(FloatVector.fromArray(S, prod, at + (12 + j) * xiStride));
+    }
+
+    /** Whether in[from, to) holds only finite values (x·0 is NaN exactly for NaN and ±∞). */
+    static boolean finite(float[] in, int from, int to) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = from;
+        for (int bound = from + S.loopBound(to - from); i < bound; i += VL) acc = acc.add(FloatVector.fromArray(S, in, i).mul(0f));
+        float tail = 0f;
+        for (; i < to; i++) tail += in[i] * 0f;
+        return !acc.test(VectorOperators.IS_NAN).anyTrue() && tail == 0f;
+    }
+
+    /** {@code out[at, at + len) (=|+=) res[0, len)}. */
+    static void emit(float[] out, int at, float[] res, int len, boolean accumulate) {
+        if (!accumulate) {
+            System.arraycopy(res, 0, out, at, len);
+            return;
+        }
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += VL) {
+            FloatVector.fromArray(S, out, at + i).add(FloatVector.fromArray(S, res, i)).intoArray(out, at + i);
+        }
+        for (; i < len; i++) out[at + i] += res[i];
+    }
+}
