@@ -64,7 +64,7 @@ final class SimdWinograd {
     }
 
     /** Where the tiles of one sample go: vectors of VL tiles along x, panels of NR tiles for the micro-kernel. */
-    record Layout(int c, int m, int h, int w, int tilesY, int tilesX, int slotsX, int vectors, int panels, int slots,
+    record Layout(int c, int m, int h, int w, int tilesY, int tilesX, int slotsX, int vectors, int panels,
                   int hp, int wp, int plane, int mRows) {
         static int slotsX(int tilesX) {
             return (tilesX + VL - 1) / VL * VL;
@@ -75,20 +75,30 @@ final class SimdWinograd {
             int vectors = tilesY * slotsX / VL, panels = (vectors * VL + NR - 1) / NR;
             // the padded input: one row and column of zeros before, enough after for the last vector's 4×4 windows
             int hp = 2 * tilesY + 2, wp = 2 * slotsX + 2;
-            return new Layout(c, m, h, w, tilesY, tilesX, slotsX, vectors, panels, panels * NR, hp, wp,
+            return new Layout(c, m, h, w, tilesY, tilesX, slotsX, vectors, panels, hp, wp,
                     SimdConv.planeStride(hp * wp), (m + MR - 1) / MR * MR);
         }
 
         int vectorsX() { return slotsX / VL; }
 
-        /**
-         * From one (ξ,ν) to the next in V, and in M: a line more than their size. NOTE: at their size (8 and 16 KB for
-         * conv2) the 16 vectors of a tile sat in one L1 set and evicted each other: the output transform took 20 % of
-         * the time.
-         */
-        int vStride() { return panels * c * NR + 16; }
+        /** Copies one sample's c planes of h × w, at {@code in[iBase..]}, inside the zero padding of {@code pad}. */
+        void copyIn(float[] pad, float[] in, int iBase) {
+            for (int ci = 0; ci < c; ci++) {
+                for (int y = 0; y < h; y++) System.arraycopy(in, iBase + (ci * h + y) * w, pad, ci * plane + (y + 1) * wp + 1, w);
+            }
+        }
 
-        int mStride() { return mRows * slots + 16; }
+        /**
+         * From one (ξ,ν) to the next in a panel's V ([c][NR] each) and M ([mRows][NR] each): a line more than their
+         * size. NOTE: at their size (2 and 4 KB for conv2) the 16 vectors of a tile sat in a few L1 sets and evicted
+         * each other (the output transform took 20 % of the time).
+         */
+        int vStride() { return c * NR + 16; }
+
+        int mStride() { return mRows * NR + 16; }
+
+        /** Output rows as the transforms write them: whole vectors, 2·slotsX floats apart (w used). */
+        int resRow() { return 2 * slotsX; }
     }
 
     /** Element (o, ci, tap) of a 3×3 kernel, tap = ky·3 + kx. */
@@ -97,7 +107,7 @@ final class SimdWinograd {
         float at(int o, int ci, int tap);
     }
 
-    /** A thread's buffers: the padded sample, its transformed tiles V and the products M. */
+    /** A thread's buffers: the padded sample, one panel's transformed tiles V and products M, the sample's output rows. */
     private static final class Scratch {
         float[] pad = new float[0];
         float[] v = new float[0];
@@ -123,7 +133,8 @@ final class SimdWinograd {
             if (s.pad.length < padSize) s.pad = new float[padSize];
             if (s.v.length < 16 * l.vStride()) s.v = new float[16 * l.vStride()];
             if (s.prod.length < 16 * l.mStride()) s.prod = new float[16 * l.mStride()];
-            if (s.res.length < outStride + 2 * VL) s.res = new float[outStride + 2 * VL];
+            int resSize = m * h * l.resRow();
+            if (s.res.length < resSize + 2 * VL) s.res = new float[resSize + 2 * VL];
             java.util.Arrays.fill(s.pad, 0, padSize, 0f);
             for (int sample = n0; sample < n1; sample++) {
                 // NOTE: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞
@@ -132,10 +143,16 @@ final class SimdWinograd {
                     direct.accept(sample);
                     continue;
                 }
-                transformInput(s.v, s.pad, in, sample * inStride, l);
-                multiply(s.prod, u, s.v, l, s.tile);
-                transformOutput(s.res, s.prod, bias, l);
-                emit(out, sample * outStride, s.res, outStride, accumulate);
+                l.copyIn(s.pad, in, sample * inStride);
+                // NOTE: panel by panel (NR tiles): its V (16 × c × NR) and M (16 × m × NR) stay in L1/L2 between the
+                // three steps, where a whole sample's (128 and 256 KB for conv2) went out to L3 and back
+                for (int q = 0; q < l.panels(); q++) {
+                    int v0 = q * NR / VL, v1 = Math.min(l.vectors(), v0 + NR / VL);
+                    transformInput(s.v, s.pad, l, v0, v1);
+                    multiply(s.prod, u, s.v, l, (v1 - v0) * VL, s.tile);
+                    transformOutput(s.res, s.prod, bias, l, v0, v1);
+                }
+                emit(out, sample * outStride, s.res, l, accumulate);
             }
         });
     }
@@ -173,123 +190,113 @@ final class SimdWinograd {
     }
 
     /**
-     * V = Bᵀ·d·B for every input channel and tile of one sample, as the micro-kernel's B panels: for each (ξ,ν) and
-     * panel q, [c][NR] tiles. The sample is first copied into zero-padded planes, so every 4×4 window is read
-     * without bounds: a vector of VL tiles along x reads its window's columns as the even and odd columns of a row.
+     * V = Bᵀ·d·B for every input channel and the tiles of vectors [v0, v1) (one panel) of one sample, as the
+     * micro-kernel's B panel: for each (ξ,ν), [c][NR] tiles. The sample's zero-padded planes let every 4×4 window be
+     * read without bounds: a vector of VL tiles along x reads its window's columns as the even and odd columns of a
+     * row.
      */
-    static void transformInput(float[] v, float[] pad, float[] in, int inBase, Layout l) {
-        int c = l.c(), h = l.h(), w = l.w(), wp = l.wp(), plane = l.plane(), vx = l.vectorsX();
+    static void transformInput(float[] v, float[] pad, Layout l, int v0, int v1) {
+        int c = l.c(), wp = l.wp(), plane = l.plane(), vx = l.vectorsX();
         int xiStride = l.vStride();
         for (int ci = 0; ci < c; ci++) {
-            for (int y = 0; y < h; y++) System.arraycopy(in, inBase + (ci * h + y) * w, pad, ci * plane + (y + 1) * wp + 1, w);
-        }
-        for (int ci = 0; ci < c; ci++) {
-            for (int ty = 0; ty < l.tilesY(); ty++) {
-                for (int bx = 0; bx < vx; bx++) {
+            for (int vec = v0; vec < v1; vec++) {
+                int ty = vec / vx, bx = vec % vx;
                     int r0 = ci * plane + 2 * ty * wp + 2 * bx * VL, r1 = r0 + wp, r2 = r1 + wp, r3 = r2 + wp;
-                    int slot = (ty * vx + bx) * VL, at = ((slot / NR) * c + ci) * NR + slot % NR;
-                    // t = d·B on each of the window's rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, where
-                    // d0..d3 are the row's even and odd columns from r and from r + 2 (window k starts at column 2k);
-                    // then V = Bᵀ·t: V0 = t0 − t2, V1 = t1 + t2, V2 = t2 − t1, V3 = t1 − t3, column by column.
-                    // Rows 2 and 0 first, then 1 (with 2), then 3 (with 1): few vectors live at once.
-                    FloatVector a, b, a2, b2, e, od, e2;
-                    a = FloatVector.fromArray(S, pad, r2);
-                    b = FloatVector.fromArray(S, pad, r2 + VL);
-                    a2 = FloatVector.fromArray(S, pad, r2 + 2);
-                    b2 = FloatVector.fromArray(S, pad, r2 + 2 + VL);
-                    e = a.rearrange(EVEN, b);
-                    od = a.rearrange(ODD, b);
-                    e2 = a2.rearrange(EVEN, b2);
-                    FloatVector t20 = e.sub(e2), t21 = od.add(e2), t22 = e2.sub(od), t23 = od.sub(a2.rearrange(ODD, b2));
-                    a = FloatVector.fromArray(S, pad, r0);
-                    b = FloatVector.fromArray(S, pad, r0 + VL);
-                    a2 = FloatVector.fromArray(S, pad, r0 + 2);
-                    b2 = FloatVector.fromArray(S, pad, r0 + 2 + VL);
-                    e = a.rearrange(EVEN, b);
-                    od = a.rearrange(ODD, b);
-                    e2 = a2.rearrange(EVEN, b2);
-                    FloatVector t00 = e.sub(e2), t01 = od.add(e2), t02 = e2.sub(od), t03 = od.sub(a2.rearrange(ODD, b2));
-                    t00.sub(t20).intoArray(v, at);
-                    t01.sub(t21).intoArray(v, at + xiStride);
-                    t02.sub(t22).intoArray(v, at + 2 * xiStride);
-                    t03.sub(t23).intoArray(v, at + 3 * xiStride);
-                    a = FloatVector.fromArray(S, pad, r1);
-                    b = FloatVector.fromArray(S, pad, r1 + VL);
-                    a2 = FloatVector.fromArray(S, pad, r1 + 2);
-                    b2 = FloatVector.fromArray(S, pad, r1 + 2 + VL);
-                    e = a.rearrange(EVEN, b);
-                    od = a.rearrange(ODD, b);
-                    e2 = a2.rearrange(EVEN, b2);
-                    FloatVector t10 = e.sub(e2), t11 = od.add(e2), t12 = e2.sub(od), t13 = od.sub(a2.rearrange(ODD, b2));
-                    t10.add(t20).intoArray(v, at + 4 * xiStride);
-                    t11.add(t21).intoArray(v, at + 5 * xiStride);
-                    t12.add(t22).intoArray(v, at + 6 * xiStride);
-                    t13.add(t23).intoArray(v, at + 7 * xiStride);
-                    t20.sub(t10).intoArray(v, at + 8 * xiStride);
-                    t21.sub(t11).intoArray(v, at + 9 * xiStride);
-                    t22.sub(t12).intoArray(v, at + 10 * xiStride);
-                    t23.sub(t13).intoArray(v, at + 11 * xiStride);
-                    a = FloatVector.fromArray(S, pad, r3);
-                    b = FloatVector.fromArray(S, pad, r3 + VL);
-                    a2 = FloatVector.fromArray(S, pad, r3 + 2);
-                    b2 = FloatVector.fromArray(S, pad, r3 + 2 + VL);
-                    e = a.rearrange(EVEN, b);
-                    od = a.rearrange(ODD, b);
-                    e2 = a2.rearrange(EVEN, b2);
-                    FloatVector t30 = e.sub(e2), t31 = od.add(e2), t32 = e2.sub(od), t33 = od.sub(a2.rearrange(ODD, b2));
-                    t10.sub(t30).intoArray(v, at + 12 * xiStride);
-                    t11.sub(t31).intoArray(v, at + 13 * xiStride);
-                    t12.sub(t32).intoArray(v, at + 14 * xiStride);
-                    t13.sub(t33).intoArray(v, at + 15 * xiStride);
-                }
+                int at = ci * NR + (vec - v0) * VL;
+                // t = d·B on each of the window's rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, where
+                // d0..d3 are the row's even and odd columns from r and from r + 2 (window k starts at column 2k);
+                // then V = Bᵀ·t: V0 = t0 − t2, V1 = t1 + t2, V2 = t2 − t1, V3 = t1 − t3, column by column.
+                // Rows 2 and 0 first, then 1 (with 2), then 3 (with 1): few vectors live at once.
+                FloatVector a, b, a2, b2, e, od, e2;
+                a = FloatVector.fromArray(S, pad, r2);
+                b = FloatVector.fromArray(S, pad, r2 + VL);
+                a2 = FloatVector.fromArray(S, pad, r2 + 2);
+                b2 = FloatVector.fromArray(S, pad, r2 + 2 + VL);
+                e = a.rearrange(EVEN, b);
+                od = a.rearrange(ODD, b);
+                e2 = a2.rearrange(EVEN, b2);
+                FloatVector t20 = e.sub(e2), t21 = od.add(e2), t22 = e2.sub(od), t23 = od.sub(a2.rearrange(ODD, b2));
+                a = FloatVector.fromArray(S, pad, r0);
+                b = FloatVector.fromArray(S, pad, r0 + VL);
+                a2 = FloatVector.fromArray(S, pad, r0 + 2);
+                b2 = FloatVector.fromArray(S, pad, r0 + 2 + VL);
+                e = a.rearrange(EVEN, b);
+                od = a.rearrange(ODD, b);
+                e2 = a2.rearrange(EVEN, b2);
+                FloatVector t00 = e.sub(e2), t01 = od.add(e2), t02 = e2.sub(od), t03 = od.sub(a2.rearrange(ODD, b2));
+                t00.sub(t20).intoArray(v, at);
+                t01.sub(t21).intoArray(v, at + xiStride);
+                t02.sub(t22).intoArray(v, at + 2 * xiStride);
+                t03.sub(t23).intoArray(v, at + 3 * xiStride);
+                a = FloatVector.fromArray(S, pad, r1);
+                b = FloatVector.fromArray(S, pad, r1 + VL);
+                a2 = FloatVector.fromArray(S, pad, r1 + 2);
+                b2 = FloatVector.fromArray(S, pad, r1 + 2 + VL);
+                e = a.rearrange(EVEN, b);
+                od = a.rearrange(ODD, b);
+                e2 = a2.rearrange(EVEN, b2);
+                FloatVector t10 = e.sub(e2), t11 = od.add(e2), t12 = e2.sub(od), t13 = od.sub(a2.rearrange(ODD, b2));
+                t10.add(t20).intoArray(v, at + 4 * xiStride);
+                t11.add(t21).intoArray(v, at + 5 * xiStride);
+                t12.add(t22).intoArray(v, at + 6 * xiStride);
+                t13.add(t23).intoArray(v, at + 7 * xiStride);
+                t20.sub(t10).intoArray(v, at + 8 * xiStride);
+                t21.sub(t11).intoArray(v, at + 9 * xiStride);
+                t22.sub(t12).intoArray(v, at + 10 * xiStride);
+                t23.sub(t13).intoArray(v, at + 11 * xiStride);
+                a = FloatVector.fromArray(S, pad, r3);
+                b = FloatVector.fromArray(S, pad, r3 + VL);
+                a2 = FloatVector.fromArray(S, pad, r3 + 2);
+                b2 = FloatVector.fromArray(S, pad, r3 + 2 + VL);
+                e = a.rearrange(EVEN, b);
+                od = a.rearrange(ODD, b);
+                e2 = a2.rearrange(EVEN, b2);
+                FloatVector t30 = e.sub(e2), t31 = od.add(e2), t32 = e2.sub(od), t33 = od.sub(a2.rearrange(ODD, b2));
+                t10.sub(t30).intoArray(v, at + 12 * xiStride);
+                t11.sub(t31).intoArray(v, at + 13 * xiStride);
+                t12.sub(t32).intoArray(v, at + 14 * xiStride);
+                t13.sub(t33).intoArray(v, at + 15 * xiStride);
             }
         }
     }
 
-    /** M(ξ,ν) (mRows × slots, row-major) = U(ξ,ν)·V(ξ,ν) for the 16 (ξ,ν): row tiles × panels of the micro-kernel. */
-    static void multiply(float[] prod, float[] u, float[] v, Layout l, float[] tile) {
-        int c = l.c(), tiles = l.mRows() / MR, slots = l.slots(), used = l.vectors() * VL;
+    /** M(ξ,ν) (mRows × NR) = U(ξ,ν)·V(ξ,ν) for the 16 (ξ,ν) of one panel of {@code used} tiles: the micro-kernel per row tile. */
+    static void multiply(float[] prod, float[] u, float[] v, Layout l, int used, float[] tile) {
+        int c = l.c(), tiles = l.mRows() / MR;
         for (int xi = 0; xi < 16; xi++) {
-            for (int q = 0; q < l.panels(); q++) {
-                int nr = Math.min(NR, used - q * NR), bIdx = xi * l.vStride() + q * c * NR;
-                for (int t = 0; t < tiles; t++) {
-                    int aIdx = (xi * tiles + t) * c * MR, cIdx = xi * l.mStride() + t * MR * slots + q * NR;
-                    if (nr <= VL) SimdConv.kernelNarrow(c, u, aIdx, v, bIdx, prod, cIdx, slots, MR, nr, false, tile);
-                    else SimdGemm.kernel(c, true, u, aIdx, 0, 0, 0, 0, 0, MR, v, bIdx, prod, cIdx, slots, MR, NR, false, tile);
-                }
+            int bIdx = xi * l.vStride();
+            for (int t = 0; t < tiles; t++) {
+                int aIdx = (xi * tiles + t) * c * MR, cIdx = xi * l.mStride() + t * MR * NR;
+                if (used <= VL) SimdConv.kernelNarrow(c, u, aIdx, v, bIdx, prod, cIdx, NR, MR, used, false, tile);
+                else SimdGemm.kernel(c, true, u, aIdx, 0, 0, 0, 0, 0, MR, v, bIdx, prod, cIdx, NR, MR, NR, false, tile);
             }
         }
     }
 
     /**
-     * Y = Aᵀ·M·A (+ bias) for every output channel and tile of one sample, into {@code res} laid out as the sample's
-     * (m, h, w) output. Whole vectors are stored, row after row: the last vector of a row reaches into the next row,
-     * which is written after it (res has VL floats of slack at the end). NOTE: not straight into out with a masked
-     * read-modify-write: the next row's load then overlaps the store before it (a store-forwarding stall, 20 % of
-     * the time).
+     * Y = Aᵀ·M·A (+ bias) for every output channel and the tiles of vectors [v0, v1) of one sample, into {@code res}:
+     * the sample's (m, h) output rows, {@link Layout#resRow} floats apart, as whole vectors (w of them used).
      */
-    static void transformOutput(float[] res, float[] prod, float[] bias, Layout l) {
-        int h = l.h(), w = l.w(), slots = l.slots(), vx = l.vectorsX();
+    static void transformOutput(float[] res, float[] prod, float[] bias, Layout l, int v0, int v1) {
+        int h = l.h(), vx = l.vectorsX(), row = l.resRow();
         int xiStride = l.mStride();
         for (int o = 0; o < l.m(); o++) {
             float b = bias == null ? 0f : bias[o];
-            for (int ty = 0; ty < l.tilesY(); ty++) {
+            for (int vec = v0; vec < v1; vec++) {
+                int ty = vec / vx, x0 = 2 * (vec % vx) * VL, at = o * NR + (vec - v0) * VL;
                 for (int i = 0; i < 2 && 2 * ty + i < h; i++) {
-                    int rowAt = (o * h + 2 * ty + i) * w;
-                    for (int bx = 0; bx < vx; bx++) {
-                        int at = o * slots + (ty * vx + bx) * VL, x0 = 2 * bx * VL;
-                        // row i of Aᵀ·M, column j: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it:
-                        // y0 = s_i0 + s_i1 + s_i2, y1 = s_i1 − s_i2 − s_i3
-                        FloatVector si1 = aT(prod, at, xiStride, i, 1), si2 = aT(prod, at, xiStride, i, 2);
-                        FloatVector y0 = aT(prod, at, xiStride, i, 0).add(si1).add(si2);
-                        FloatVector y1 = si1.sub(si2).sub(aT(prod, at, xiStride, i, 3));
-                        if (bias != null) {
-                            y0 = y0.add(b);
-                            y1 = y1.add(b);
-                        }
-                        y0.rearrange(LOW, y1).intoArray(res, rowAt + x0);
-                        if (x0 + VL < w) y0.rearrange(HIGH, y1).intoArray(res, rowAt + x0 + VL);
+                    // row i of Aᵀ·M, column j: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it:
+                    // y0 = s_i0 + s_i1 + s_i2, y1 = s_i1 − s_i2 − s_i3
+                    FloatVector si1 = aT(prod, at, xiStride, i, 1), si2 = aT(prod, at, xiStride, i, 2);
+                    FloatVector y0 = aT(prod, at, xiStride, i, 0).add(si1).add(si2);
+                    FloatVector y1 = si1.sub(si2).sub(aT(prod, at, xiStride, i, 3));
+                    if (bias != null) {
+                        y0 = y0.add(b);
+                        y1 = y1.add(b);
                     }
+                    int rowAt = (o * h + 2 * ty + i) * row + x0;
+                    y0.rearrange(LOW, y1).intoArray(res, rowAt);
+                    y0.rearrange(HIGH, y1).intoArray(res, rowAt + VL);
                 }
             }
         }
@@ -313,8 +320,18 @@ final class SimdWinograd {
         return !acc.test(VectorOperators.IS_NAN).anyTrue() && tail == 0f;
     }
 
-    /** {@code out[at, at + len) (=|+=) res[0, len)}. */
-    static void emit(float[] out, int at, float[] res, int len, boolean accumulate) {
+    /**
+     * {@code out[at..] (=|+=)} the sample's rows in res: the rows are first packed to their width w in place, front to
+     * back with whole vectors (a row's last vector reaches into the next row's place, which is written after it),
+     * then copied or added as one contiguous run.
+     */
+    static void emit(float[] out, int at, float[] res, Layout l, boolean accumulate) {
+        int w = l.w(), row = l.resRow(), rows = l.m() * l.h(), len = rows * w;
+        if (row != w) {
+            for (int r = 1; r < rows; r++) {
+                for (int x = 0, src = r * row, dst = r * w; x < w; x += VL) FloatVector.fromArray(S, res, src + x).intoArray(res, dst + x);
+            }
+        }
         if (!accumulate) {
             System.arraycopy(res, 0, out, at, len);
             return;
