@@ -115,6 +115,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--epoch trains on MNIST: the model must take (N, 1, 28, 28) and give (N, 10) logits; "
                     + spec.source() + " takes " + Dims.str(input) + " and gives " + Dims.str(outShape));
         }
+        dev.deepshape.backend.Backends.current().warmUp(); // kernels compiled while MNIST loads
         Path dir = dev.deepshape.data.Mnist.dataDir(data == null ? null : data.toString());
         EpochBench.Mnist mnist;
         try {

@@ -131,6 +131,7 @@ final class TrainCommand implements Callable<Integer> {
             runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }
 
+        dev.deepshape.backend.Backends.current().warmUp(); // kernels compiled while MNIST loads
         Path dataDir = Mnist.dataDir(data);
         MnistDownloader downloader = noDownload ? null : new MnistDownloader(err);
         Mnist.Dataset train, test;

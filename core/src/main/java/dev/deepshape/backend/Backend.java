@@ -24,6 +24,12 @@ public interface Backend {
      */
     default boolean usesDevice() { return false; }
 
+    /**
+     * Starts getting this backend's kernels ready (compiled) in the background and returns at once: callers about to
+     * spend a while elsewhere (loading a dataset) call it first. Results never depend on it; the default does nothing.
+     */
+    default void warmUp() {}
+
     /** Why this backend cannot run here (for the error of an explicit request), or null when it can. */
     default String unavailableReason() { return isAvailable() ? null : name() + " is not available on this machine"; }
 

@@ -85,6 +85,10 @@ public class SimdBackend extends ReferenceBackend {
         SimdConvTranspose.convTranspose2dBackward(dx, dweight, dbias, dout, x, weight, g);
     }
 
+    /** See {@link SimdWarmUp}: the kernels on one sample on a thread of their own, while the caller loads data. */
+    @Override
+    public void warmUp() { SimdWarmUp.start(); }
+
     @Override
     public void adamUpdate(float[] p, float[] g, float[] expAvg, float[] expAvgSq, float[] maxExpAvgSq, int n,
                            float negStepSize, float bc2Sqrt, float beta1, float oneMinusBeta1, float beta2,
