@@ -47,7 +47,7 @@ public final class ConvOps {
         Conv2dGeometry g = Conv2dGeometry.conv(xs[0], xs[1], xs[2], xs[3], weight.size(0), kh, kw,
                 stride, padding, paddingEnd, dilation, groups);
         float[] xv = Ops.dense(x), wv = Ops.dense(weight), bv = bias != null ? Ops.dense(bias) : null;
-        float[] out = Buffers.zeros(g.n() * g.oc() * g.oh() * g.ow());
+        float[] out = Buffers.uninitialized(g.n() * g.oc() * g.oh() * g.ow()); // the backend writes every element
         Backends.current().conv2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.oc(), g.oh(), g.ow());
         return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
@@ -80,7 +80,7 @@ public final class ConvOps {
         Conv2dGeometry g = Conv2dGeometry.transposed(xs[0], xs[1], xs[2], xs[3], cout, weight.size(2), weight.size(3),
                 stride, padding, outputPadding, dilation, groups);
         float[] xv = Ops.dense(x), wv = Ops.dense(weight), bv = bias != null ? Ops.dense(bias) : null;
-        float[] out = Buffers.zeros(g.n() * g.c() * g.h() * g.w());
+        float[] out = Buffers.uninitialized(g.n() * g.c() * g.h() * g.w()); // the backend writes every element
         Backends.current().convTranspose2dForward(out, xv, wv, bv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.h(), g.w());
         return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
@@ -136,8 +136,8 @@ public final class ConvOps {
         float[] xv = Ops.dense(x);
         int outN = g.n() * g.c() * g.oh() * g.ow();
         float[] r = inplace ? xv : Buffers.zeros(xv.length);
-        float[] out = Buffers.zeros(outN);
-        float[] idx = Buffers.zeros(outN); // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
+        float[] out = Buffers.uninitialized(outN); // the backend writes every pooled value and its index
+        float[] idx = Buffers.uninitialized(outN); // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
         Backends.current().reluMaxPool2dForward(r, out, idx, xv, g);
         Tensor result = new Tensor(out, g.n(), g.c(), g.oh(), g.ow());
         if (!Autograd.isGradEnabled() || !x.requiresGrad()) return result;

@@ -641,7 +641,8 @@ public final class Ops {
         int rows = x.numel() / Math.max(1, xs[xs.length - 1]);
         float[] xv = dense(x);
         float[] w = dense(weight);
-        float[] out = Buffers.zeros(rows * outF);
+        // with a bias its rows are copied in first, so every element is written before the product adds to it
+        float[] out = bias != null ? Buffers.uninitialized(rows * outF) : Buffers.zeros(rows * outF);
         if (bias != null) {
             float[] bv = dense(bias);
             for (int r = 0; r < rows; r++) System.arraycopy(bv, 0, out, r * outF, outF);
@@ -654,7 +655,7 @@ public final class Ops {
             float[] dy = dense(g);
             Tensor dx = null, dw = null, db = null;
             if (x.requiresGrad()) { // dX = dY·W
-                float[] d = Buffers.zeros(rows * in);
+                float[] d = Buffers.uninitialized(rows * in); // the product overwrites it (accumulate = false)
                 Backends.current().sgemm(false, false, rows, in, outF, dy, 0, outF, w, 0, in, d, 0, in, false);
                 dx = new Tensor(d, xs);
             }

@@ -50,14 +50,14 @@ public final class Buffers {
         boolean open;
         long reused, allocated;
 
-        float[] take(int n) {
+        float[] take(int n, boolean zero) {
             ArrayDeque<float[]> q = free.get(n);
             float[] a = q == null ? null : q.poll();
             if (a == null) {
                 a = new float[n];
                 allocated++;
             } else {
-                Arrays.fill(a, 0f);
+                if (zero) Arrays.fill(a, 0f);
                 reused++;
             }
             inUse.add(a);
@@ -91,8 +91,30 @@ public final class Buffers {
     /** A zero-filled array of length {@code n}: from the pool inside a scope on this thread, else {@code new float[n]}. */
     public static float[] zeros(int n) {
         Pool p = POOL.get();
-        return p == null || !p.open ? new float[n] : p.take(n);
+        return p == null || !p.open ? new float[n] : p.take(n, true);
     }
+
+    /**
+     * An array of length {@code n} whose contents are undefined (inside a scope: whatever its last use left), for an
+     * output that the caller writes in full before anyone reads it (a layer's forward result, a product stored with
+     * accumulate = false): it skips {@link #zeros}' fill, which for the reference model's activations is tens of MB
+     * per step. StepArenaParityTest (run on every CPU backend) trains with {@link #poison} on, so an element left
+     * unwritten turns the loss into NaN.
+     */
+    public static float[] uninitialized(int n) {
+        Pool p = POOL.get();
+        float[] a = p == null || !p.open ? new float[n] : p.take(n, false);
+        if (poison) Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    private static volatile boolean poison;
+
+    /**
+     * For tests: {@link #uninitialized} hands out arrays full of NaN, so an element its caller fails to write shows
+     * up in every result it reaches (the reference model's loss).
+     */
+    public static void poison(boolean on) { poison = on; }
 
     /** Whether a scope is open on this thread. */
     public static boolean inScope() {
