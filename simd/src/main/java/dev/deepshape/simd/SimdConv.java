@@ -117,6 +117,10 @@ final class SimdConv {
             Conv2dKernels.conv2dForward(out, x, weight, bias, g);
             return;
         }
+        if (SimdSmallConv.supports(g)) {
+            SimdSmallConv.forward(out, x, weight, bias, g);
+            return;
+        }
         if (SimdWinograd.supports(g)) {
             int k = g.c() * 9;
             Lowering low = lowerings(g)[0];
@@ -139,7 +143,9 @@ final class SimdConv {
             Conv2dKernels.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
             return;
         }
-        if (dbias != null) sumPerChannel(dbias, dout, g.n(), g.oc(), g.oh() * g.ow());
+        // the direct kernel sums the bias gradient with the weight gradient (unless x holds NaN or ±∞)
+        boolean direct = dweight != null && SimdSmallConv.supports(g) && SimdSmallConv.backwardWeight(dweight, dbias, dout, x, g);
+        if (dbias != null && !direct) sumPerChannel(dbias, dout, g.n(), g.oc(), g.oh() * g.ow());
         if (dx != null && SimdWinograd.supports(g)) {
             // dx = conv(dout, W') with W'(ci, oc, tap) = W(oc, ci, 8 − tap): the kernel flipped, channels swapped
             int k = g.c() * 9, khw = 9;
@@ -155,7 +161,7 @@ final class SimdConv {
             float[] packedW = packA(g.c(), low.k(), (ci, kk) -> weight[(kk / khw) * kIn + ci * khw + (khw - 1 - kk % khw)]);
             convolve(dx, g.c(), dout, packedW, false, true, g.n(), low);
         }
-        if (dweight != null) {
+        if (dweight != null && !direct) {
             Shifted sh = shifted(g);
             if (sh.c() >= 8) backwardWeightShifted(dweight, dout, x, g, sh);
             else if (g.c() * g.kh() * g.kw() <= NR) backwardWeightNarrow(dweight, dout, x, g, lowerings(g)[0]);

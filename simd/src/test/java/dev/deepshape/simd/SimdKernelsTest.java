@@ -158,6 +158,12 @@ class SimdKernelsTest {
             "2, 9, 13, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",    // Winograd: odd H and W, channels not a multiple of the tile
             "2, 8, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",    // Winograd: a tile row over two vectors
             "3, 16, 5, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",     // Winograd: 3 tile rows, the last one half outside
+            "3, 2, 5, 9, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",       // direct small-C: w = 8 + 1, the last vector overlaps 7
+            "2, 3, 1, 15, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // direct small-C: one row
+            "2, 4, 4, 16, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // direct small-C: C = 4, w a multiple of 8 and of 16
+            "2, 1, 3, 17, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // direct small-C: w = 16 + 1 (AVX-512's vector + 1)
+            "2, 1, 2, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",       // direct small-C: w = 8, one vector (AVX-512: GEMM path)
+            "2, 5, 4, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // C = 5: past the direct kernel, the GEMM path
     })
     void convolutionMatchesNaive(int n, int c, int h, int w, int oc, int kh, int kw, int sH, int sW, int pT, int pL, int pB, int pR,
                                  int dH, int dW, int groups) {
@@ -233,6 +239,41 @@ class SimdKernelsTest {
                 simd.conv2dBackward(dx, null, null, dout, x, weight, g);
                 assertClose(dxRef, dx, tol(576), "dx on " + threads + " threads");
             });
+        }
+    }
+
+    /**
+     * The direct small-channel kernel (conv1's shape): a NaN or ±∞ in x reaches only the outputs whose windows hold
+     * it (the lanes of a row's last vector past w read real pixels and are never stored) and sends the weight
+     * gradient to the GEMM path; one in dout where a row's last vector repeats its neighbour's lanes is counted once.
+     */
+    @Test
+    void smallChannelConvolutionKeepsNonFiniteValuesInTheirWindows() {
+        Conv2dGeometry g = Conv2dGeometry.conv(3, 1, 6, 28, 4, 3, 3, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1},
+                new int[] {1, 1}, 1);
+        SplittableRandom rnd = new SplittableRandom(11);
+        float[] weight = random(rnd, 4 * 9), bias = random(rnd, 4);
+        float[] cleanX = random(rnd, 3 * 168), dout = random(rnd, 3 * 4 * 168);
+        for (int row = 0; row < 3 * 4 * 6; row++) dout[row * 28 + 20 + row % 8] = new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}[row % 3];
+        float[] x = cleanX.clone();
+        x[0] = Float.NaN;
+        x[27] = Float.POSITIVE_INFINITY;
+        x[168 + 5 * 28 + 27] = Float.NEGATIVE_INFINITY;
+        x[x.length - 1] = Float.NaN;
+        for (float[] in : new float[][] {cleanX, x}) {
+            for (int threads : new int[] {1, 3}) {
+                withThreads(threads, () -> {
+                    float[] expected = new float[dout.length], actual = new float[dout.length];
+                    Conv2dKernels.conv2dForwardNaive(expected, in, weight, bias, g);
+                    simd.conv2dForward(actual, in, weight, bias, g);
+                    assertClose(expected, actual, tol(9), "forward on " + threads + " threads");
+                    float[] dwRef = new float[weight.length], dw = new float[weight.length], dbRef = new float[4], db = new float[4];
+                    Conv2dKernels.conv2dBackwardNaive(null, dwRef, dbRef, dout, in, weight, g);
+                    simd.conv2dBackward(null, dw, db, dout, in, weight, g);
+                    assertClose(dwRef, dw, tol(3 * 168), "dweight on " + threads + " threads");
+                    assertClose(dbRef, db, tol(3 * 168), "dbias on " + threads + " threads");
+                });
+            }
         }
     }
 
