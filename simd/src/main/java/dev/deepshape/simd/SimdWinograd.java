@@ -198,11 +198,13 @@ final class SimdWinograd {
     static void transformInput(float[] v, float[] pad, Layout l, int v0, int v1) {
         int c = l.c(), wp = l.wp(), plane = l.plane(), vx = l.vectorsX();
         int xiStride = l.vStride();
-        for (int ci = 0; ci < c; ci++) {
-            for (int vec = v0; vec < v1; vec++) {
-                int ty = vec / vx, bx = vec % vx;
-                    int r0 = ci * plane + 2 * ty * wp + 2 * bx * VL, r1 = r0 + wp, r2 = r1 + wp, r3 = r2 + wp;
-                int at = ci * NR + (vec - v0) * VL;
+        // NOTE: channels innermost: the 16 stores' indices are then 16·ci + an invariant, which C2's range-check
+        // elimination hoists out of the loop (with vectors innermost every store was checked)
+        for (int vec = v0; vec < v1; vec++) {
+            int ty = vec / vx, bx = vec % vx, rv = 2 * ty * wp + 2 * bx * VL, av = (vec - v0) * VL;
+            for (int ci = 0; ci < c; ci++) {
+                int r0 = ci * plane + rv, r1 = r0 + wp, r2 = r1 + wp, r3 = r2 + wp;
+                int at = ci * NR + av;
                 // t = d·B on each of the window's rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, where
                 // d0..d3 are the row's even and odd columns from r and from r + 2 (window k starts at column 2k);
                 // then V = Bᵀ·t: V0 = t0 − t2, V1 = t1 + t2, V2 = t2 − t1, V3 = t1 − t3, column by column.
@@ -282,26 +284,33 @@ final class SimdWinograd {
     static void transformOutput(float[] res, float[] prod, float[] bias, Layout l, int v0, int v1) {
         int h = l.h(), vx = l.vectorsX(), row = l.resRow();
         int xiStride = l.mStride();
-        for (int o = 0; o < l.m(); o++) {
-            float b = bias == null ? 0f : bias[o];
-            for (int vec = v0; vec < v1; vec++) {
-                int ty = vec / vx, x0 = 2 * (vec % vx) * VL, at = o * NR + (vec - v0) * VL;
-                for (int i = 0; i < 2 && 2 * ty + i < h; i++) {
-                    // row i of Aᵀ·M, column j: s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it:
-                    // y0 = s_i0 + s_i1 + s_i2, y1 = s_i1 − s_i2 − s_i3
-                    FloatVector si1 = aT(prod, at, xiStride, i, 1), si2 = aT(prod, at, xiStride, i, 2);
-                    FloatVector y0 = aT(prod, at, xiStride, i, 0).add(si1).add(si2);
-                    FloatVector y1 = si1.sub(si2).sub(aT(prod, at, xiStride, i, 3));
-                    if (bias != null) {
-                        y0 = y0.add(b);
-                        y1 = y1.add(b);
-                    }
-                    int rowAt = (o * h + 2 * ty + i) * row + x0;
-                    y0.rearrange(LOW, y1).intoArray(res, rowAt);
-                    y0.rearrange(HIGH, y1).intoArray(res, rowAt + VL);
-                }
+        // NOTE: channels innermost, so that the 16 loads of M (at 16·o + an invariant) are range-checked once per loop
+        for (int vec = v0; vec < v1; vec++) {
+            int ty = vec / vx, x0 = 2 * (vec % vx) * VL, av = (vec - v0) * VL, rows = Math.min(2, h - 2 * ty);
+            for (int o = 0; o < l.m(); o++) {
+                float b = bias == null ? 0f : bias[o];
+                int at = o * NR + av;
+                int rowAt = (o * h + 2 * ty) * row + x0;
+                outputRow(res, rowAt, prod, at, xiStride, 0, bias != null, b);
+                if (rows == 2) outputRow(res, rowAt + row, prod, at, xiStride, 1, bias != null, b);
             }
         }
+    }
+
+    /**
+     * Output row i (0 or 1) of VL tiles into {@code res[rowAt..]}, 2·VL floats. Row i of Aᵀ·M, column j:
+     * s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it: y0 = s_i0 + s_i1 + s_i2, y1 = s_i1 − s_i2 − s_i3.
+     */
+    private static void outputRow(float[] res, int rowAt, float[] prod, int at, int xiStride, int i, boolean withBias, float b) {
+        FloatVector si1 = aT(prod, at, xiStride, i, 1), si2 = aT(prod, at, xiStride, i, 2);
+        FloatVector y0 = aT(prod, at, xiStride, i, 0).add(si1).add(si2);
+        FloatVector y1 = si1.sub(si2).sub(aT(prod, at, xiStride, i, 3));
+        if (withBias) {
+            y0 = y0.add(b);
+            y1 = y1.add(b);
+        }
+        y0.rearrange(LOW, y1).intoArray(res, rowAt);
+        y0.rearrange(HIGH, y1).intoArray(res, rowAt + VL);
     }
 
     /** Row i (0 or 1) of Aᵀ·M at column j, for VL tiles: m0j + m1j + m2j, or m1j − m2j − m3j; M(ξ,ν) at at + (4ξ + ν)·xiStride. */
