@@ -161,9 +161,16 @@ final class SimdConv {
             float[] packedW = packA(g.c(), low.k(), (ci, kk) -> weight[(kk / khw) * kIn + ci * khw + (khw - 1 - kk % khw)]);
             convolve(dx, g.c(), dout, packedW, false, true, g.n(), low);
         }
-        if (dweight != null && !direct) {
+        if (dweight == null || direct) return;
+        boolean finiteX = SimdWinograd.finite(x, 0, g.n() * g.c() * g.h() * g.w());
+        if (finiteX && SimdWinograd.supports(g) && SimdWinograd.finite(dout, 0, g.n() * g.oc() * g.oh() * g.ow())) {
+            // NOTE: NaN or ±∞ anywhere takes a direct path below: the transforms would spread it over whole tiles
+            SimdWinograd.backwardWeight(dweight, dout, x, g.n(), g.c(), g.oc(), g.h(), g.w());
+        } else {
             Shifted sh = shifted(g);
-            if (sh.c() >= 8) backwardWeightShifted(dweight, dout, x, g, sh);
+            // NOTE: the shifted path multiplies the zero gradient of each row's padding columns by the pixels the
+            // shifted rows reach there (the next row's first ones): 0·∞ would put a NaN where PyTorch has none
+            if (sh.c() >= 8 && finiteX) backwardWeightShifted(dweight, dout, x, g, sh);
             else if (g.c() * g.kh() * g.kw() <= NR) backwardWeightNarrow(dweight, dout, x, g, lowerings(g)[0]);
             else backwardWeight(dweight, dout, x, g, lowerings(g)[0]);
         }

@@ -22,10 +22,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The transforms add and subtract only (G's halves are exact), so the results match the direct convolution to
  * float rounding. Tiles are laid out in vectors of VL along x: a tile row of ⌈W/2⌉ tiles takes whole vectors (7 tiles
  * of conv2's 14 columns: one vector of 8 on AVX2), and the transforms run on those vectors, one lane per tile.
- * Used for the forward pass and the data gradient (itself such a convolution, of dout with the flipped kernel);
- * the weight gradient stays direct ({@link SimdConv}). A sample holding NaN or ±∞ is convolved directly: the
- * transforms would turn one ∞ into NaN across its whole tile, where PyTorch's direct convolution keeps it to the
- * windows that hold it.
+ * Used for the forward pass, the data gradient (itself such a convolution, of dout with the flipped kernel) and
+ * the weight gradient (the transforms run backwards, {@link #backwardWeight}). A sample holding NaN or ±∞ is
+ * convolved directly (for the weight gradient: any such value in x or dout): the transforms would turn one ∞ into
+ * NaN across its whole tile, where PyTorch's direct convolution keeps it to the windows that hold it.
  */
 final class SimdWinograd {
     private SimdWinograd() {}
@@ -107,12 +107,17 @@ final class SimdWinograd {
         float at(int o, int ci, int tap);
     }
 
-    /** A thread's buffers: the padded sample, one panel's transformed tiles V and products M, the sample's output rows. */
+    /**
+     * A thread's buffers: the padded sample, one panel's transformed tiles V and products M, the sample's output rows;
+     * for the weight gradient, a sample's dout transposed, its V and its transformed dout.
+     */
     private static final class Scratch {
         float[] pad = new float[0];
         float[] v = new float[0];
         float[] prod = new float[0];
         float[] res = new float[0];
+        float[] doutT = new float[0];
+        float[] dm = new float[0];
         final float[] tile = new float[MR * NR];
     }
 
@@ -148,13 +153,146 @@ final class SimdWinograd {
                 // three steps, where a whole sample's (128 and 256 KB for conv2) went out to L3 and back
                 for (int q = 0; q < l.panels(); q++) {
                     int v0 = q * NR / VL, v1 = Math.min(l.vectors(), v0 + NR / VL);
-                    transformInput(s.v, s.pad, l, v0, v1);
+                    transformInput(s.v, s.pad, l, v0, v1, NR, l.vStride());
                     multiply(s.prod, u, s.v, l, (v1 - v0) * VL, s.tile);
                     transformOutput(s.res, s.prod, bias, l, v0, v1);
                 }
                 emit(out, sample * outStride, s.res, l, accumulate);
             }
         });
+    }
+
+    /**
+     * {@code dweight += ∂L/∂W} for {@code out = conv(in, W)} (in (n, c, h, w), dout (n, m, h, w), dweight (m, c, 3, 3)),
+     * by the same transforms run backwards: with M = U·V per (ξ,ν) and Y = Aᵀ·M·A per tile,
+     * <pre>
+     *   dM = A·dY·Aᵀ                  per (output channel, tile): its 2×2 output gradient as 4×4
+     *   dU(ξ,ν) += V(ξ,ν)·dM(ξ,ν)ᵀ    16 products (C × tiles)·(tiles × M), summed over every tile of every sample
+     *   dW = Gᵀ·dU·G                  per (output channel, input channel), once at the end
+     * </pre>
+     * 16 multiply-adds per 2×2 outputs and tap set instead of 36, as forward. The caller checks that in and dout are
+     * finite (the transforms would spread a NaN or ±∞ over whole tiles). Partial sums per chunk of samples, the
+     * chunks fixed by n and the thread count and added in chunk order, as {@link SimdConv}'s weight gradients.
+     */
+    static void backwardWeight(float[] dweight, float[] dout, float[] in, int n, int c, int m, int h, int w) {
+        Layout l = Layout.of(c, m, h, w);
+        int slots = l.vectors() * VL, oPanels = (m + NR - 1) / NR, mCols = oPanels * NR;
+        int vxi = c * slots + 16, dxi = oPanels * slots * NR + 16; // (ξ,ν) strides of V and dM: one line more (L1 sets)
+        int inStride = c * h * w, outStride = m * h * w;
+        int chunks = Math.min(Parallel.chunks(n, 1), n);
+        if (chunks == 0) return;
+        float[][] partial = SimdConv.partials(chunks, 16 * c * mCols);
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            Scratch s = SCRATCH.get();
+            int padSize = c * l.plane() + 2 * NR;
+            if (s.pad.length < padSize) s.pad = new float[padSize];
+            if (s.v.length < 16 * vxi) s.v = new float[16 * vxi];
+            if (s.dm.length < 16 * dxi) s.dm = new float[16 * dxi];
+            if (s.doutT.length < h * w * mCols) s.doutT = new float[h * w * mCols];
+            java.util.Arrays.fill(s.pad, 0, padSize, 0f);
+            java.util.Arrays.fill(s.doutT, 0, h * w * mCols, 0f); // the columns past m stay zero
+            for (int chunk = c0; chunk < c1; chunk++) {
+                float[] du = partial[chunk]; // dUᵀ: [(ξ,ν)][ci][o], rows of mCols
+                int nFrom = (int) ((long) n * chunk / chunks), nTo = (int) ((long) n * (chunk + 1) / chunks);
+                for (int sample = nFrom; sample < nTo; sample++) {
+                    l.copyIn(s.pad, in, sample * inStride);
+                    transformInput(s.v, s.pad, l, 0, l.vectors(), slots, vxi);
+                    transpose(s.doutT, dout, sample * outStride, m, h * w, mCols);
+                    transformGradient(s.dm, s.doutT, l, slots, mCols, dxi);
+                    boolean add = sample > nFrom; // the chunk's first sample overwrites its (reused) partial sum
+                    for (int xi = 0; xi < 16; xi++) {
+                        for (int ci = 0; ci < c; ci += MR) {
+                            int mr = Math.min(MR, c - ci), last = c - 1, a = xi * vxi;
+                            int a0 = a + ci * slots, a1 = a + Math.min(ci + 1, last) * slots, a2 = a + Math.min(ci + 2, last) * slots;
+                            int a3 = a + Math.min(ci + 3, last) * slots, a4 = a + Math.min(ci + 4, last) * slots;
+                            int a5 = a + Math.min(ci + 5, last) * slots;
+                            for (int q = 0; q < oPanels; q++) {
+                                SimdGemm.kernel(slots, false, s.v, a0, a1, a2, a3, a4, a5, 1, s.dm, xi * dxi + q * slots * NR,
+                                        du, (xi * c + ci) * mCols + q * NR, mCols, mr, Math.min(NR, m - q * NR), add, s.tile);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        // dW = Gᵀ·dU·G, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]: the chunks' dU first, in chunk order
+        float[] du = partial[0];
+        for (int chunk = 1; chunk < chunks; chunk++) {
+            float[] more = partial[chunk];
+            for (int i = 0; i < 16 * c * mCols; i++) du[i] += more[i];
+        }
+        double[] t = new double[12];
+        for (int o = 0; o < m; o++) {
+            for (int ci = 0; ci < c; ci++) {
+                int at = ci * mCols + o, stride = c * mCols;
+                for (int xi0 = 0; xi0 < 4; xi0++) { // dU·G on row ξ: columns (ν) → kx
+                    double u0 = du[at + (4 * xi0) * stride], u1 = du[at + (4 * xi0 + 1) * stride];
+                    double u2 = du[at + (4 * xi0 + 2) * stride], u3 = du[at + (4 * xi0 + 3) * stride];
+                    t[3 * xi0] = u0 + (u1 + u2) / 2;
+                    t[3 * xi0 + 1] = (u1 - u2) / 2;
+                    t[3 * xi0 + 2] = (u1 + u2) / 2 + u3;
+                }
+                int k = (o * c + ci) * 9;
+                for (int kx = 0; kx < 3; kx++) { // Gᵀ· on each column: rows (ξ) → ky
+                    double r0 = t[kx], r1 = t[3 + kx], r2 = t[6 + kx], r3 = t[9 + kx];
+                    dweight[k + kx] += (float) (r0 + (r1 + r2) / 2);
+                    dweight[k + 3 + kx] += (float) ((r1 - r2) / 2);
+                    dweight[k + 6 + kx] += (float) ((r1 + r2) / 2 + r3);
+                }
+            }
+        }
+    }
+
+    /** {@code dst[p·ldd + o] = src[from + o·plane + p]}: one sample's (m, plane) gradient as (plane, m) rows. */
+    private static void transpose(float[] dst, float[] src, int from, int m, int plane, int ldd) {
+        for (int o = 0; o < m; o++) {
+            for (int p = 0, at = from + o * plane, d = o; p < plane; p++, d += ldd) dst[d] = src[at + p];
+        }
+    }
+
+    /**
+     * dM = A·dY·Aᵀ for every tile slot of one sample (zero for the slots past a tile row's end), from its gradient
+     * transposed to (pixel, o) rows, into the micro-kernel's B panels: for each (ξ,ν), panels of NR output channels
+     * as [slots][NR]. A tile's second row or column past the image's edge (odd h or w) has a zero gradient. With
+     * dY = [a b; c d]: the rows through Aᵀ give e₀ = (a, a + b, a − b, −b), e₁ = (c, c + d, c − d, −d), and
+     * dM's rows are e₀, e₀ + e₁, e₀ − e₁, −e₁.
+     */
+    private static void transformGradient(float[] dm, float[] doutT, Layout l, int slots, int mCols, int xiStride) {
+        int h = l.h(), w = l.w(), slotsX = l.slotsX(), tilesX = l.tilesX();
+        FloatVector zero = FloatVector.zero(S);
+        for (int slot = 0; slot < slots; slot++) {
+            int ty = slot / slotsX, tx = slot % slotsX, y = 2 * ty, x = 2 * tx;
+            boolean tile = tx < tilesX, down = y + 1 < h, right = x + 1 < w;
+            int pa = (y * w + x) * mCols, pc = pa + w * mCols;
+            for (int o = 0; o < mCols; o += VL) {
+                FloatVector a = zero, b = zero, cc = zero, d = zero;
+                if (tile) {
+                    a = FloatVector.fromArray(S, doutT, pa + o);
+                    if (right) b = FloatVector.fromArray(S, doutT, pa + mCols + o);
+                    if (down) cc = FloatVector.fromArray(S, doutT, pc + o);
+                    if (down && right) d = FloatVector.fromArray(S, doutT, pc + mCols + o);
+                }
+                FloatVector e00 = a, e01 = a.add(b), e02 = a.sub(b), e03 = b.neg();
+                FloatVector e10 = cc, e11 = cc.add(d), e12 = cc.sub(d), e13 = d.neg();
+                int at = ((o / NR) * slots + slot) * NR + o % NR;
+                e00.intoArray(dm, at);
+                e01.intoArray(dm, at + xiStride);
+                e02.intoArray(dm, at + 2 * xiStride);
+                e03.intoArray(dm, at + 3 * xiStride);
+                e00.add(e10).intoArray(dm, at + 4 * xiStride);
+                e01.add(e11).intoArray(dm, at + 5 * xiStride);
+                e02.add(e12).intoArray(dm, at + 6 * xiStride);
+                e03.add(e13).intoArray(dm, at + 7 * xiStride);
+                e00.sub(e10).intoArray(dm, at + 8 * xiStride);
+                e01.sub(e11).intoArray(dm, at + 9 * xiStride);
+                e02.sub(e12).intoArray(dm, at + 10 * xiStride);
+                e03.sub(e13).intoArray(dm, at + 11 * xiStride);
+                e10.neg().intoArray(dm, at + 12 * xiStride);
+                e11.neg().intoArray(dm, at + 13 * xiStride);
+                e12.neg().intoArray(dm, at + 14 * xiStride);
+                e13.neg().intoArray(dm, at + 15 * xiStride);
+            }
+        }
     }
 
     /**
@@ -190,21 +328,21 @@ final class SimdWinograd {
     }
 
     /**
-     * V = Bᵀ·d·B for every input channel and the tiles of vectors [v0, v1) (one panel) of one sample, as the
-     * micro-kernel's B panel: for each (ξ,ν), [c][NR] tiles. The sample's zero-padded planes let every 4×4 window be
-     * read without bounds: a vector of VL tiles along x reads its window's columns as the even and odd columns of a
-     * row.
+     * V = Bᵀ·d·B for every input channel and the tiles of vectors [v0, v1) of one sample: V(ξ,ν) of channel ci and
+     * tile slot j (counted from v0·VL) at {@code v[(4ξ + ν)·xiStride + ci·cStride + j]}; the forward pass takes one
+     * panel as the micro-kernel's B ([c][NR] per (ξ,ν): cStride = NR), the weight gradient a whole sample as its A
+     * (a row of all the sample's slots per channel). The sample's zero-padded planes let every 4×4 window be read
+     * without bounds: a vector of VL tiles along x reads its window's columns as the even and odd columns of a row.
      */
-    static void transformInput(float[] v, float[] pad, Layout l, int v0, int v1) {
+    static void transformInput(float[] v, float[] pad, Layout l, int v0, int v1, int cStride, int xiStride) {
         int c = l.c(), wp = l.wp(), plane = l.plane(), vx = l.vectorsX();
-        int xiStride = l.vStride();
         // NOTE: channels innermost: the 16 stores' indices are then 16·ci + an invariant, which C2's range-check
         // elimination hoists out of the loop (with vectors innermost every store was checked)
         for (int vec = v0; vec < v1; vec++) {
             int ty = vec / vx, bx = vec % vx, rv = 2 * ty * wp + 2 * bx * VL, av = (vec - v0) * VL;
             for (int ci = 0; ci < c; ci++) {
                 int r0 = ci * plane + rv, r1 = r0 + wp, r2 = r1 + wp, r3 = r2 + wp;
-                int at = ci * NR + av;
+                int at = ci * cStride + av;
                 // t = d·B on each of the window's rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3, where
                 // d0..d3 are the row's even and odd columns from r and from r + 2 (window k starts at column 2k);
                 // then V = Bᵀ·t: V0 = t0 − t2, V1 = t1 + t2, V2 = t2 − t1, V3 = t1 − t3, column by column.

@@ -213,7 +213,7 @@ class SimdKernelsTest {
                 new int[] {1, 1}, 1);
         SplittableRandom rnd = new SplittableRandom(7);
         float[] x = random(rnd, 4 * 32 * 196), weight = random(rnd, 64 * 32 * 9), bias = random(rnd, 64);
-        float[] dout = random(rnd, 4 * 64 * 196);
+        float[] dout = random(rnd, 4 * 64 * 196), finiteDout = dout.clone();
         float[] odd = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
         // samples 0 and 3 hold them, 1 and 2 are finite (the Winograd path runs those, the direct one the others)
         for (int plane = 0; plane < 4 * 32; plane += 5) {
@@ -238,6 +238,14 @@ class SimdKernelsTest {
                 Conv2dKernels.conv2dBackwardNaive(dxRef, null, null, dout, x, weight, g);
                 simd.conv2dBackward(dx, null, null, dout, x, weight, g);
                 assertClose(dxRef, dx, tol(576), "dx on " + threads + " threads");
+                // the weight gradient with x's NaN and ±∞ (a finite dout: PyTorch's own im2col multiplies the padding's
+                // zeros by dout, so a non-finite dout at a border gives NaN there where the naive loop skips the
+                // padding): each reaches only the taps whose windows hold it, not all nine (Winograd), nor the taps
+                // that pass over a row's end (the shifted rows of the direct path)
+                float[] dwRef = new float[weight.length], dw = new float[weight.length];
+                Conv2dKernels.conv2dBackwardNaive(null, dwRef, null, finiteDout, x, weight, g);
+                simd.conv2dBackward(null, dw, null, finiteDout, x, weight, g);
+                assertClose(dwRef, dw, tol(4 * 196), "dweight on " + threads + " threads");
             });
         }
     }
