@@ -4,10 +4,14 @@
 # order, batch 64, Adam 1e-3, on the same number of threads, then run the 10,000 test images; the table shows epoch
 # time, median training step, inference time, peak RSS and each ratio deepshape / peer.
 #
-#   bench/compare.sh [--threads N] [--limit N] [--skip-djl] [--skip-pytorch]
+#   bench/compare.sh [--threads N] [--rounds N] [--limit N] [--skip-djl] [--skip-pytorch]
 #
 #   --threads N   threads for every contestant (default 2): deepshape --threads N; libtorch num_threads N (interop 1);
 #                 PyTorch torch.set_num_threads(N) with OPENBLAS_NUM_THREADS=1 (PERF_NOTES: its best setting here)
+#   --rounds N    run every contestant N times (default 1), one after another within a round, the first contestant
+#                 rotating from round to round; the table shows each figure's median over the rounds, each ratio as
+#                 the median of the rounds' own ratios, and every round's epoch ratios (on a shared machine whose
+#                 speed drifts by tens of percent from minute to minute, one round can flatter or wrong anyone)
 #   --limit N     train on the first N examples of the order only (a quick check of the script; not a comparison)
 #
 # Environment: DEEPSHAPE_DATA (the MNIST folder; default ../shared/datasets/mnist), DEEPSHAPE_BACKEND (default: best),
@@ -25,10 +29,11 @@
 #    PASSIVE. On a quiet machine the difference is small. deepshape's own pool always blocks (never spins).
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-threads=2 limit=0 djl=yes pytorch=yes
+threads=2 rounds=1 limit=0 djl=yes pytorch=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --limit) limit="$2"; shift 2 ;;
     --skip-djl) djl=no; shift ;;
     --skip-pytorch) pytorch=no; shift ;;
@@ -38,6 +43,7 @@ while [ $# -gt 0 ]; do
 done
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --threads must be a positive integer, got '$threads'" >&2; exit 2; }
 [[ "$limit" =~ ^[0-9]+$ ]] || { echo "compare.sh: --limit must be a number, got '$limit'" >&2; exit 2; }
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds must be a positive integer, got '$rounds'" >&2; exit 2; }
 data="${DEEPSHAPE_DATA:-$root/../shared/datasets/mnist}"
 [ -e "$data/train-images-idx3-ubyte.gz" ] || [ -e "$data/train-images-idx3-ubyte" ] || { echo "compare.sh: no MNIST in $data (set DEEPSHAPE_DATA)" >&2; exit 2; }
 data="$(cd "$data" && pwd)"
@@ -79,42 +85,66 @@ omp="${PEER_OMP_WAIT_POLICY:-PASSIVE}"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "compare.sh: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $threads threads each; load average $(load)" >&2
 
-echo "compare.sh: deepshape (load $(load))..." >&2
-"$root/deepshape" bench --epoch --json --threads "$threads" --data "$data" --order "$out/order.bin" 2>"$out/deepshape.err" >"$out/deepshape.json" \
-  || { cat "$out/deepshape.err" >&2; exit 1; }
-if [ "$djl" = yes ]; then
-  echo "compare.sh: libtorch 2.7.1 via DJL (load $(load))..." >&2
+run_deepshape() { # $1: the round's suffix
+  echo "compare.sh: deepshape$2 (load $(load))..." >&2
+  "$root/deepshape" bench --epoch --json --threads "$threads" --data "$data" --order "$out/order.bin" 2>"$out/deepshape$1.err" >"$out/deepshape$1.json" \
+    || { cat "$out/deepshape$1.err" >&2; exit 1; }
+}
+run_djl() {
+  [ "$djl" = yes ] || return 0
+  echo "compare.sh: libtorch 2.7.1 via DJL$2 (load $(load))..." >&2
   OMP_NUM_THREADS="$threads" OMP_WAIT_POLICY="$omp" "$JAVA_HOME/bin/java" -Xmx2g -Dai.djl.offline=true --enable-native-access=ALL-UNNAMED \
     --add-modules jdk.incubator.vector -cp "$root/bench/target/classes:$(cat "$root/bench/target/classpath.txt")" \
-    dev.deepshape.bench.DjlPeer "$data" "$out/order.bin" "$threads" 2>"$out/djl.err" >"$out/djl.json" || { cat "$out/djl.err" >&2; exit 1; }
-fi
-if [ "$pytorch" = yes ]; then
-  echo "compare.sh: PyTorch, $blas (load $(load))..." >&2
+    dev.deepshape.bench.DjlPeer "$data" "$out/order.bin" "$threads" 2>"$out/djl$1.err" >"$out/djl$1.json" || { cat "$out/djl$1.err" >&2; exit 1; }
+}
+run_pytorch() {
+  [ "$pytorch" = yes ] || return 0
+  echo "compare.sh: PyTorch, $blas$2 (load $(load))..." >&2
   env "${blas_env[@]}" PEER_BLAS="$blas" OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY="$omp" "$py" "$root/bench/peer_pytorch.py" "$data" "$out/order.bin" "$threads" \
-    2>"$out/pytorch.err" >"$out/pytorch.json" || { cat "$out/pytorch.err" >&2; exit 1; }
-fi
+    2>"$out/pytorch$1.err" >"$out/pytorch$1.json" || { cat "$out/pytorch$1.err" >&2; exit 1; }
+}
+rm -f "$out"/deepshape*.json "$out"/djl*.json "$out"/pytorch*.json
+contestants=(run_deepshape run_djl run_pytorch)
+for ((r = 1; r <= rounds; r++)); do
+  suffix="" label=""
+  [ "$rounds" -gt 1 ] && suffix=".$r" label=", round $r of $rounds"
+  for ((i = 0; i < 3; i++)); do "${contestants[$(( (i + r - 1) % 3 ))]}" "$suffix" "$label"; done
+done
 echo "compare.sh: done (load $(load))" >&2
 
-"$py" - "$out" "$threads" "$(load)" <<'PY'
-import json, os, sys
-out, threads, load = sys.argv[1], sys.argv[2], sys.argv[3]
-runs = [json.load(open(os.path.join(out, n + ".json"))) for n in ("deepshape", "djl", "pytorch") if os.path.exists(os.path.join(out, n + ".json"))
-        and os.path.getsize(os.path.join(out, n + ".json")) > 0]
-ds, peers = runs[0], runs[1:]
+"$py" - "$out" "$threads" "$(load)" "$rounds" <<'PY'
+import json, os, statistics, sys
+out, threads, load, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def read(name, r):
+    f = os.path.join(out, name + ("" if rounds == 1 else ".%d" % r) + ".json")
+    return json.load(open(f)) if os.path.exists(f) and os.path.getsize(f) > 0 else None
+names = [n for n in ("deepshape", "djl", "pytorch") if read(n, 1) is not None]
+runs = {n: [read(n, r) for r in range(1, rounds + 1)] for n in names}
+med = lambda xs: statistics.median(xs)
+ds, peers = runs["deepshape"], names[1:]
+title = {n: runs[n][0]["name"] for n in names}
 rows = [("epoch (s)", "epoch_s", 1.0, "%.2f"), ("training step, median (ms)", "step_ms", 1.0, "%.2f"),
-        ("inference, %d test images (s)" % ds["test_count"], "inference_s", 1.0, "%.3f"), ("peak RSS (MB)", "peak_rss_bytes", 1e-6, "%.0f")]
-head = "%-34s" % ("%d threads, batch 64, %d steps" % (int(threads), ds["steps"])) + "".join("%18s" % r["name"] for r in runs) \
-    + "".join("%20s" % ("deepshape/" + p["name"].split("-")[0]) for p in peers)
+        ("inference, %d test images (s)" % ds[0]["test_count"], "inference_s", 1.0, "%.3f"), ("peak RSS (MB)", "peak_rss_bytes", 1e-6, "%.0f")]
+head = "%-34s" % ("%d threads, batch 64, %d steps" % (int(threads), ds[0]["steps"])) + "".join("%18s" % title[n] for n in names) \
+    + "".join("%20s" % ("deepshape/" + title[p].split("-")[0]) for p in peers)
+if rounds > 1:
+    print("medians of %d rounds; a ratio is the median of the rounds' ratios (deepshape and the peer of the same round)" % rounds)
 print(head)
 print("-" * len(head))
 for label, key, scale, fmt in rows:
-    print("%-34s" % label + "".join("%18s" % (fmt % (r[key] * scale)) for r in runs) + "".join("%20s" % ("%.2f×" % (ds[key] / p[key])) for p in peers))
-print("%-34s" % "batching (% of epoch)" + "".join("%18s" % ("%.1f %%" % (100 * r["batching_s"] / r["epoch_s"])) for r in runs))
-print("%-34s" % "loss / train acc. (1 epoch)" + "".join("%18s" % ("%.4f / %.2f%%" % (r["loss"], r["train_accuracy"])) for r in runs))
-print("%-34s" % "test accuracy" + "".join("%18s" % ("%.2f %%" % r["test_accuracy"]) for r in runs))
-print("%-34s" % "load average at its end" + "".join("%18s" % ("%.2f" % r["load_average"]) for r in runs))
+    print("%-34s" % label + "".join("%18s" % (fmt % (med([r[key] for r in runs[n]]) * scale)) for n in names)
+          + "".join("%20s" % ("%.2f×" % med([d[key] / q[key] for d, q in zip(ds, runs[p])])) for p in peers))
+print("%-34s" % "batching (% of epoch)" + "".join("%18s" % ("%.1f %%" % med([100 * r["batching_s"] / r["epoch_s"] for r in runs[n]])) for n in names))
+print("%-34s" % "loss / train acc. (1 epoch)" + "".join("%18s" % ("%.4f / %.2f%%" % (runs[n][0]["loss"], runs[n][0]["train_accuracy"])) for n in names))
+print("%-34s" % "test accuracy" + "".join("%18s" % ("%.2f %%" % runs[n][0]["test_accuracy"]) for n in names))
+print("%-34s" % "load average at its end" + "".join("%18s" % " ".join("%.2f" % r["load_average"] for r in runs[n]) for n in names))
+if rounds > 1:
+    print()
+    for i in range(rounds):
+        print("round %d: epoch (s) %s;  deepshape/peer %s" % (i + 1, " / ".join("%.2f" % runs[n][i]["epoch_s"] for n in names),
+              " / ".join("%.2f×" % (ds[i]["epoch_s"] / runs[p][i]["epoch_s"]) for p in peers)))
 print()
-for r in runs:
-    print("%s: %s" % (r["name"], r["backend"]))
+for n in names:
+    print("%s: %s" % (title[n], runs[n][0]["backend"]))
 print("load average after the run: %s (1, 5, 15 min)" % load)
 PY
