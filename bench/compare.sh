@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     --limit) limit="$2"; shift 2 ;;
     --skip-djl) djl=no; shift ;;
     --skip-pytorch) pytorch=no; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^# NOTE:/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; # the header, up to its NOTE
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
