@@ -126,15 +126,24 @@ final class SimdConv {
             Lowering low = lowerings(g)[0];
             float[][] packed = new float[1][];
             SimdWinograd.convolve(out, x, (o, ci, tap) -> weight[o * k + ci * 9 + tap], bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
-                    sample -> convolveSamples(out, g.oc(), x, packedOnce(packed, () -> packA(g.oc(), bias == null ? k : k + 1,
-                            (i, kk) -> kk < k ? weight[i * k + kk] : bias[i])), bias != null, false, sample, sample + 1, low));
+                    sample -> convolveSamples(out, g.oc(), x, packedOnce(packed, () -> packForward(weight, bias, g.oc(), k)), bias != null,
+                            false, sample, sample + 1, low));
             return;
         }
         Lowering low = lowerings(g)[0];
-        int k = low.k();
-        // NOTE: the bias is one more column of A against a row of ones in B: added by the micro-kernel itself
-        float[] packedW = packA(g.oc(), bias == null ? k : k + 1, (i, kk) -> kk < k ? weight[i * k + kk] : bias[i]);
-        convolve(out, g.oc(), x, packedW, bias != null, false, g.n(), low);
+        convolve(out, g.oc(), x, packForward(weight, bias, g.oc(), low.k()), bias != null, false, g.n(), low);
+    }
+
+    /** The forward pass's A: W (m × k), the bias (when not null) one more column against a row of ones in B. */
+    private static float[] packForward(float[] weight, float[] bias, int m, int k) {
+        // NOTE: the bias is added by the micro-kernel itself
+        return packA(m, bias == null ? k : k + 1, (i, kk) -> kk < k ? weight[i * k + kk] : bias[i]);
+    }
+
+    /** The data gradient's A: W'(ci, (oc, ky', kx')) = W(oc, ci, kh−1−ky', kw−1−kx'), the kernel flipped, channels swapped. */
+    private static float[] packFlipped(float[] weight, Conv2dGeometry g, Lowering low) {
+        int khw = g.kh() * g.kw(), kIn = g.c() * khw;
+        return packA(g.c(), low.k(), (ci, kk) -> weight[(kk / khw) * kIn + ci * khw + (khw - 1 - kk % khw)]);
     }
 
     // dout is (N, OC, OH, OW); dx like x, dweight like weight, dbias (OC): each accumulated with +=, each may be null
@@ -146,24 +155,23 @@ final class SimdConv {
         // the direct kernel sums the bias gradient with the weight gradient (unless x holds NaN or ±∞)
         boolean direct = dweight != null && SimdSmallConv.supports(g) && SimdSmallConv.backwardWeight(dweight, dbias, dout, x, g);
         if (dbias != null && !direct) sumPerChannel(dbias, dout, g.n(), g.oc(), g.oh() * g.ow());
+        boolean doutFinite = true, doutScanned = false; // the Winograd data gradient finds it out sample by sample
         if (dx != null && SimdWinograd.supports(g)) {
             // dx = conv(dout, W') with W'(ci, oc, tap) = W(oc, ci, 8 − tap): the kernel flipped, channels swapped
-            int k = g.c() * 9, khw = 9;
+            int k = g.c() * 9;
             Lowering low = lowerings(g)[1];
             float[][] packed = new float[1][];
-            SimdWinograd.convolve(dx, dout, (ci, o, tap) -> weight[o * k + ci * 9 + 8 - tap], null, g.n(), g.oc(), g.c(), g.h(), g.w(), true,
-                    sample -> convolveSamples(dx, g.c(), dout, packedOnce(packed, () -> packA(g.c(), low.k(),
-                            (ci, kk) -> weight[(kk / khw) * k + ci * khw + (khw - 1 - kk % khw)])), false, true, sample, sample + 1, low));
+            doutFinite = SimdWinograd.convolve(dx, dout, (ci, o, tap) -> weight[o * k + ci * 9 + 8 - tap], null, g.n(), g.oc(), g.c(), g.h(), g.w(),
+                    true, sample -> convolveSamples(dx, g.c(), dout, packedOnce(packed, () -> packFlipped(weight, g, low)), false, true,
+                            sample, sample + 1, low));
+            doutScanned = true;
         } else if (dx != null) {
             Lowering low = lowerings(g)[1];
-            int khw = g.kh() * g.kw(), kIn = g.c() * khw;
-            // W'(ci, (oc, ky', kx')) = W(oc, ci, kh−1−ky', kw−1−kx')
-            float[] packedW = packA(g.c(), low.k(), (ci, kk) -> weight[(kk / khw) * kIn + ci * khw + (khw - 1 - kk % khw)]);
-            convolve(dx, g.c(), dout, packedW, false, true, g.n(), low);
+            convolve(dx, g.c(), dout, packFlipped(weight, g, low), false, true, g.n(), low);
         }
         if (dweight == null || direct) return;
         boolean finiteX = SimdWinograd.finite(x, 0, g.n() * g.c() * g.h() * g.w());
-        if (finiteX && SimdWinograd.supports(g) && SimdWinograd.finite(dout, 0, g.n() * g.oc() * g.oh() * g.ow())) {
+        if (finiteX && SimdWinograd.supports(g) && (doutScanned ? doutFinite : SimdWinograd.finite(dout, 0, g.n() * g.oc() * g.oh() * g.ow()))) {
             // NOTE: NaN or ±∞ anywhere takes a direct path below: the transforms would spread it over whole tiles
             SimdWinograd.backwardWeight(dweight, dout, x, g.n(), g.c(), g.oc(), g.h(), g.w());
         } else {

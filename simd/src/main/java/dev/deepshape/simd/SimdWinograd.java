@@ -125,13 +125,15 @@ final class SimdWinograd {
 
     /**
      * {@code out (=|+=) conv(in, weight) (+ bias)}: in is (n, c, h, w), weight (m, c, 3, 3) with element (o, ci, ky, kx)
-     * at {@code weight.at(o, ci, ky·3 + kx)}, bias (m) or null, out (n, m, h, w).
+     * at {@code weight.at(o, ci, ky·3 + kx)}, bias (m) or null, out (n, m, h, w). Returns whether in held only finite values
+     * (its samples with NaN or ±∞ went to {@code direct}).
      */
-    static void convolve(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
+    static boolean convolve(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
                          boolean accumulate, java.util.function.IntConsumer direct) {
         Layout l = Layout.of(c, m, h, w);
         float[] u = transformWeights(weight, c, m, l);
         int inStride = c * h * w, outStride = m * h * w;
+        java.util.concurrent.atomic.AtomicBoolean allFinite = new java.util.concurrent.atomic.AtomicBoolean(true);
         Parallel.forRange(n, 1, (n0, n1) -> {
             Scratch s = SCRATCH.get();
             int padSize = c * l.plane() + 2 * NR;
@@ -145,6 +147,7 @@ final class SimdWinograd {
                 // NOTE: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞
                 // = NaN in outputs whose windows do not hold it): a sample with NaN or ±∞ runs the direct convolution
                 if (!finite(in, sample * inStride, (sample + 1) * inStride)) {
+                    allFinite.set(false);
                     direct.accept(sample);
                     continue;
                 }
@@ -160,6 +163,7 @@ final class SimdWinograd {
                 emit(out, sample * outStride, s.res, l, accumulate);
             }
         });
+        return allFinite.get();
     }
 
     /**
