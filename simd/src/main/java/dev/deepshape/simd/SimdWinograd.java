@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
  * The transforms add and subtract only (G's halves are exact), so the results match the direct convolution to
  * float rounding. Tiles are laid out in vectors of VL along x: a tile row of ⌈W/2⌉ tiles takes whole vectors (7 tiles
- * of conv2's 14 columns: one vector of 8 on AVX2), and the transforms run on those vectors, one lane per tile.
+ * of conv2's 14 columns: one vector of 8, see {@link #S}), and the transforms run on those vectors, one lane per tile.
  * Used for the forward pass, the data gradient (itself such a convolution, of dout with the flipped kernel) and
  * the weight gradient (the transforms run backwards, {@link #backwardWeight}). A sample holding NaN or ±∞ is
  * convolved directly (for the weight gradient: any such value in x or dout): the transforms would turn one ∞ into
@@ -30,8 +30,15 @@ import jdk.incubator.vector.VectorSpecies;
 final class SimdWinograd {
     private SimdWinograd() {}
 
-    static final VectorSpecies<Float> S = SimdGemm.S;
-    static final int VL = SimdGemm.VL;
+    /**
+     * The tile vectors: at most 8 lanes, also where the micro-kernel uses 16 (AVX-512). A row of conv2's 14 columns
+     * is 7 tiles: they fill 7/8 of an 8-lane vector but under half of a 16-lane one, and an NR-wide panel of the
+     * micro-kernel then takes NR/VL tile rows. Measured on a Zen 4 core pair (2 threads, conv2, best of 30): forward
+     * 2.65 → 2.2 ms, data gradient 3.1 → 2.15, weight gradient 4.1 → 2.2 against the direct kernels, where 16-lane
+     * tile vectors (44 % of the lanes used) were slower than direct (3.8, 3.6, 3.7).
+     */
+    static final VectorSpecies<Float> S = SimdGemm.VL > 8 ? FloatVector.SPECIES_256 : SimdGemm.S;
+    static final int VL = S.length();
     static final int MR = SimdGemm.MR;
     static final int NR = SimdGemm.NR;
 
@@ -52,7 +59,7 @@ final class SimdWinograd {
     /**
      * Whether this class handles the convolution: 3×3, stride 1, dilation 1, padding 1 on every side, one group,
      * at least 8 channels in and out (fewer make too short a product for the transforms to pay), and tile rows that
-     * fill at least 3/4 of their vectors (AVX-512's 16 lanes leave conv2's 7 tiles per row half empty: direct there).
+     * fill at least 3/4 of their vectors (of {@link #VL} tiles).
      */
     static boolean supports(Conv2dGeometry g) {
         if (g.groups() != 1 || g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1 || g.dilH() != 1 || g.dilW() != 1
@@ -413,7 +420,7 @@ final class SimdWinograd {
             int bIdx = xi * l.vStride();
             for (int t = 0; t < tiles; t++) {
                 int aIdx = (xi * tiles + t) * c * MR, cIdx = xi * l.mStride() + t * MR * NR;
-                if (used <= VL) SimdConv.kernelNarrow(c, u, aIdx, v, bIdx, prod, cIdx, NR, MR, used, false, tile);
+                if (used <= SimdGemm.VL) SimdConv.kernelNarrow(c, u, aIdx, v, bIdx, prod, cIdx, NR, MR, used, false, tile);
                 else SimdGemm.kernel(c, true, u, aIdx, 0, 0, 0, 0, 0, MR, v, bIdx, prod, cIdx, NR, MR, NR, false, tile);
             }
         }
