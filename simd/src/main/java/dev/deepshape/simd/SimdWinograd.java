@@ -447,27 +447,41 @@ final class SimdWinograd {
     }
 
     /**
-     * Output row i (0 or 1) of VL tiles into {@code res[rowAt..]}, 2·VL floats. Row i of Aᵀ·M, column j:
-     * s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it: y0 = s_i0 + s_i1 + s_i2, y1 = s_i1 − s_i2 − s_i3.
+     * Output row i (0 or 1) of VL tiles into {@code res[rowAt..]}, 2·VL floats. Row i of Aᵀ·M, column j (M(ξ,ν) at
+     * at + (4ξ + ν)·xiStride): s0j = m0j + m1j + m2j, s1j = m1j − m2j − m3j; then ·A on it: y0 = s_i0 + s_i1 + s_i2,
+     * y1 = s_i1 − s_i2 − s_i3.
+     * NOTE: written out, with no helper that returns a vector: C2 compiled such a helper on its own, did not inline
+     * it here, and then boxed every vector it returned (an array and an object each, ~2 GB per 300 steps on AVX-512).
      */
     private static void outputRow(float[] res, int rowAt, float[] prod, int at, int xiStride, int i, boolean withBias, float b) {
-        FloatVector si1 = aT(prod, at, xiStride, i, 1), si2 = aT(prod, at, xiStride, i, 2);
-        FloatVector y0 = aT(prod, at, xiStride, i, 0).add(si1).add(si2);
-        FloatVector y1 = si1.sub(si2).sub(aT(prod, at, xiStride, i, 3));
+        FloatVector s0, s1, s2, s3;
+        if (i == 0) {
+            int r0 = at, r1 = at + 4 * xiStride, r2 = at + 8 * xiStride;
+            s0 = FloatVector.fromArray(S, prod, r0).add(FloatVector.fromArray(S, prod, r1)).add(FloatVector.fromArray(S, prod, r2));
+            s1 = FloatVector.fromArray(S, prod, r0 + xiStride).add(FloatVector.fromArray(S, prod, r1 + xiStride))
+                    .add(FloatVector.fromArray(S, prod, r2 + xiStride));
+            s2 = FloatVector.fromArray(S, prod, r0 + 2 * xiStride).add(FloatVector.fromArray(S, prod, r1 + 2 * xiStride))
+                    .add(FloatVector.fromArray(S, prod, r2 + 2 * xiStride));
+            s3 = FloatVector.fromArray(S, prod, r0 + 3 * xiStride).add(FloatVector.fromArray(S, prod, r1 + 3 * xiStride))
+                    .add(FloatVector.fromArray(S, prod, r2 + 3 * xiStride));
+        } else {
+            int r1 = at + 4 * xiStride, r2 = at + 8 * xiStride, r3 = at + 12 * xiStride;
+            s0 = FloatVector.fromArray(S, prod, r1).sub(FloatVector.fromArray(S, prod, r2)).sub(FloatVector.fromArray(S, prod, r3));
+            s1 = FloatVector.fromArray(S, prod, r1 + xiStride).sub(FloatVector.fromArray(S, prod, r2 + xiStride))
+                    .sub(FloatVector.fromArray(S, prod, r3 + xiStride));
+            s2 = FloatVector.fromArray(S, prod, r1 + 2 * xiStride).sub(FloatVector.fromArray(S, prod, r2 + 2 * xiStride))
+                    .sub(FloatVector.fromArray(S, prod, r3 + 2 * xiStride));
+            s3 = FloatVector.fromArray(S, prod, r1 + 3 * xiStride).sub(FloatVector.fromArray(S, prod, r2 + 3 * xiStride))
+                    .sub(FloatVector.fromArray(S, prod, r3 + 3 * xiStride));
+        }
+        FloatVector y0 = s0.add(s1).add(s2);
+        FloatVector y1 = s1.sub(s2).sub(s3);
         if (withBias) {
             y0 = y0.add(b);
             y1 = y1.add(b);
         }
         y0.rearrange(LOW, y1).intoArray(res, rowAt);
         y0.rearrange(HIGH, y1).intoArray(res, rowAt + VL);
-    }
-
-    /** Row i (0 or 1) of Aᵀ·M at column j, for VL tiles: m0j + m1j + m2j, or m1j − m2j − m3j; M(ξ,ν) at at + (4ξ + ν)·xiStride. */
-    private static FloatVector aT(float[] prod, int at, int xiStride, int i, int j) {
-        FloatVector m1 = FloatVector.fromArray(S, prod, at + (4 + j) * xiStride);
-        FloatVector m2 = FloatVector.fromArray(S, prod, at + (8 + j) * xiStride);
-        return i == 0 ? FloatVector.fromArray(S, prod, at + j * xiStride).add(m1).add(m2)
-                : m1.sub(m2).sub(FloatVector.fromArray(S, prod, at + (12 + j) * xiStride));
     }
 
     /** Whether in[from, to) holds only finite values (x·0 is NaN exactly for NaN and ±∞). */
