@@ -31,14 +31,12 @@ final class SimdWinograd {
     private SimdWinograd() {}
 
     /**
-     * The tile vectors: at most 8 lanes, also where the micro-kernel uses 16 (AVX-512). A row of conv2's 14 columns
-     * is 7 tiles: they fill 7/8 of an 8-lane vector but under half of a 16-lane one, and an NR-wide panel of the
-     * micro-kernel then takes NR/VL tile rows. Measured on a Zen 4 core pair (2 threads, conv2, best of 30): forward
-     * 2.65 → 2.2 ms, data gradient 3.1 → 2.15, weight gradient 4.1 → 2.2 against the direct kernels, where 16-lane
-     * tile vectors (44 % of the lanes used) were slower than direct (3.8, 3.6, 3.7).
+     * The micro-kernel's vectors. NOTE: not a narrower species for the tiles on AVX-512: 8-lane tile vectors beside the
+     * 16-lane kernels made one JVM in ten compile SimdGemm's micro-kernel with its vector operations left as calls
+     * (the JDK's shared vector methods then saw both shapes), every step 4-6 times slower; see {@link Layout} instead.
      */
-    static final VectorSpecies<Float> S = SimdGemm.VL > 8 ? FloatVector.SPECIES_256 : SimdGemm.S;
-    static final int VL = S.length();
+    static final VectorSpecies<Float> S = SimdGemm.S;
+    static final int VL = SimdGemm.VL;
     static final int MR = SimdGemm.MR;
     static final int NR = SimdGemm.NR;
 
@@ -59,7 +57,8 @@ final class SimdWinograd {
     /**
      * Whether this class handles the convolution: 3×3, stride 1, dilation 1, padding 1 on every side, one group,
      * at least 8 channels in and out (fewer make too short a product for the transforms to pay), and tile rows that
-     * fill at least 3/4 of their vectors (of {@link #VL} tiles).
+     * fill at least 3/4 of their vectors' lanes (of half a vector where two halves of the image share one, see
+     * {@link Layout}).
      */
     static boolean supports(Conv2dGeometry g) {
         if (g.groups() != 1 || g.kh() != 3 || g.kw() != 3 || g.strideH() != 1 || g.strideW() != 1 || g.dilH() != 1 || g.dilW() != 1
@@ -67,32 +66,74 @@ final class SimdWinograd {
             return false;
         }
         int tilesX = (g.w() + 1) / 2;
-        return 4 * tilesX >= 3 * Layout.slotsX(tilesX);
+        return 4 * tilesX >= 3 * (Layout.halves(g.w()) == 2 ? VL / 2 : Layout.slotsX(tilesX));
     }
 
-    /** Where the tiles of one sample go: vectors of VL tiles along x, panels of NR tiles for the micro-kernel. */
-    record Layout(int c, int m, int h, int w, int tilesY, int tilesX, int slotsX, int vectors, int panels,
-                  int hp, int wp, int plane, int mRows) {
+    /**
+     * Where the tiles of one sample go: vectors of VL tiles along x, panels of NR tiles for the micro-kernel. The
+     * transforms see an image of th × tw: the sample itself (h × w), or, where a tile row fills at most half a vector
+     * less one tile (conv2's 7 tiles with 16 lanes), its two halves side by side ({@code halves} = 2): output rows
+     * [0, th) on the left, [th, 2·th) on the right, each half VL padded columns wide, so one vector holds a tile row
+     * of each half (7/8 of its lanes used instead of 7/16). The halves' zero columns keep their windows apart: a
+     * valid tile reads at most columns 2·tilesX + 1 ≤ VL − 1 of its half. The slots past a half's tiles compute
+     * values that are never emitted, and their gradient is zero.
+     */
+    record Layout(int c, int m, int h, int w, int halves, int th, int tw, int tilesY, int tilesX, int slotsX, int vectors,
+                  int panels, int hp, int wp, int plane, int mRows) {
         static int slotsX(int tilesX) {
             return (tilesX + VL - 1) / VL * VL;
         }
 
+        /** 2 where a vector takes a tile row of each half of the image (at least 16 lanes, at most VL/2 − 1 tiles a row), else 1. */
+        static int halves(int w) {
+            return VL >= 16 && (w + 1) / 2 <= VL / 2 - 1 ? 2 : 1;
+        }
+
         static Layout of(int c, int m, int h, int w) {
-            int tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, slotsX = slotsX(tilesX);
+            int halves = halves(w), tilesY, tilesX, th, tw;
+            if (halves == 2) {
+                tilesY = ((h + 1) / 2 + 1) / 2; // the left half's tile rows; the right one's may lack its last
+                tilesX = VL;
+                th = 2 * tilesY;
+                tw = 2 * VL;
+            } else {
+                tilesY = (h + 1) / 2;
+                tilesX = (w + 1) / 2;
+                th = h;
+                tw = w;
+            }
+            int slotsX = slotsX(tilesX);
             int vectors = tilesY * slotsX / VL, panels = (vectors * VL + NR - 1) / NR;
             // the padded input: one row and column of zeros before, enough after for the last vector's 4×4 windows
             int hp = 2 * tilesY + 2, wp = 2 * slotsX + 2;
-            return new Layout(c, m, h, w, tilesY, tilesX, slotsX, vectors, panels, hp, wp,
+            return new Layout(c, m, h, w, halves, th, tw, tilesY, tilesX, slotsX, vectors, panels, hp, wp,
                     SimdConv.planeStride(hp * wp), (m + MR - 1) / MR * MR);
         }
 
         int vectorsX() { return slotsX / VL; }
 
-        /** Copies one sample's c planes of h × w, at {@code in[iBase..]}, inside the zero padding of {@code pad}. */
+        /**
+         * Copies one sample's c planes of h × w, at {@code in[iBase..]}, inside the zero padding of {@code pad}. With two
+         * halves, padded row r goes to the left half's row r (r &lt; hp) and to the right half's row r − th (r ≥ th):
+         * the rows around the cut go to both.
+         */
         void copyIn(float[] pad, float[] in, int iBase) {
             for (int ci = 0; ci < c; ci++) {
-                for (int y = 0; y < h; y++) System.arraycopy(in, iBase + (ci * h + y) * w, pad, ci * plane + (y + 1) * wp + 1, w);
+                for (int y = 0; y < h; y++) {
+                    int src = iBase + (ci * h + y) * w, r = y + 1, at = ci * plane;
+                    if (halves == 1) {
+                        System.arraycopy(in, src, pad, at + r * wp + 1, w);
+                        continue;
+                    }
+                    if (r < hp) System.arraycopy(in, src, pad, at + r * wp + 1, w);
+                    if (r >= th) System.arraycopy(in, src, pad, at + (r - th) * wp + VL + 1, w);
+                }
             }
+        }
+
+        /** Where output pixel (y, x) of a channel lies in the transforms' th × tw image. */
+        int outputAt(int y, int x) {
+            return halves == 1 || y < th ? y * tw + x : (y - th) * tw + VL + x;
         }
 
         /**
@@ -104,7 +145,7 @@ final class SimdWinograd {
 
         int mStride() { return mRows * NR + 16; }
 
-        /** Output rows as the transforms write them: whole vectors, 2·slotsX floats apart (w used). */
+        /** Output rows as the transforms write them: whole vectors, 2·slotsX (= tw) floats apart. */
         int resRow() { return 2 * slotsX; }
     }
 
@@ -125,6 +166,7 @@ final class SimdWinograd {
         float[] res = new float[0];
         float[] doutT = new float[0];
         float[] dm = new float[0];
+        float[] flat = new float[0];
         final float[] tile = new float[MR * NR];
     }
 
@@ -147,8 +189,9 @@ final class SimdWinograd {
             if (s.pad.length < padSize) s.pad = new float[padSize];
             if (s.v.length < 16 * l.vStride()) s.v = new float[16 * l.vStride()];
             if (s.prod.length < 16 * l.mStride()) s.prod = new float[16 * l.mStride()];
-            int resSize = m * h * l.resRow();
+            int resSize = m * l.th() * l.resRow();
             if (s.res.length < resSize + 2 * VL) s.res = new float[resSize + 2 * VL];
+            if (l.halves() == 2 && s.flat.length < outStride + VL) s.flat = new float[outStride + VL];
             java.util.Arrays.fill(s.pad, 0, padSize, 0f);
             for (int sample = n0; sample < n1; sample++) {
                 // NOTE: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞
@@ -167,7 +210,7 @@ final class SimdWinograd {
                     multiply(s.prod, u, s.v, l, (v1 - v0) * VL, s.tile);
                     transformOutput(s.res, s.prod, bias, l, v0, v1);
                 }
-                emit(out, sample * outStride, s.res, l, accumulate);
+                emit(out, sample * outStride, s.res, s.flat, l, accumulate);
             }
         });
         return allFinite.get();
@@ -199,16 +242,17 @@ final class SimdWinograd {
             if (s.pad.length < padSize) s.pad = new float[padSize];
             if (s.v.length < 16 * vxi) s.v = new float[16 * vxi];
             if (s.dm.length < 16 * dxi) s.dm = new float[16 * dxi];
-            if (s.doutT.length < h * w * mCols) s.doutT = new float[h * w * mCols];
+            int tPlane = l.th() * l.tw(); // dout's pixels where the transforms see them
+            if (s.doutT.length < tPlane * mCols) s.doutT = new float[tPlane * mCols];
             java.util.Arrays.fill(s.pad, 0, padSize, 0f);
-            java.util.Arrays.fill(s.doutT, 0, h * w * mCols, 0f); // the columns past m stay zero
+            java.util.Arrays.fill(s.doutT, 0, tPlane * mCols, 0f); // the columns past m, and the pixels no output has, stay zero
             for (int chunk = c0; chunk < c1; chunk++) {
                 float[] du = partial[chunk]; // dUᵀ: [(ξ,ν)][ci][o], rows of mCols
                 int nFrom = (int) ((long) n * chunk / chunks), nTo = (int) ((long) n * (chunk + 1) / chunks);
                 for (int sample = nFrom; sample < nTo; sample++) {
                     l.copyIn(s.pad, in, sample * inStride);
                     transformInput(s.v, s.pad, l, 0, l.vectors(), slots, vxi);
-                    transpose(s.doutT, dout, sample * outStride, m, h * w, mCols);
+                    transpose(s.doutT, dout, sample * outStride, l, mCols);
                     transformGradient(s.dm, s.doutT, l, slots, mCols, dxi);
                     boolean add = sample > nFrom; // the chunk's first sample overwrites its (reused) partial sum
                     for (int xi = 0; xi < 16; xi++) {
@@ -254,10 +298,17 @@ final class SimdWinograd {
         }
     }
 
-    /** {@code dst[p·ldd + o] = src[from + o·plane + p]}: one sample's (m, plane) gradient as (plane, m) rows. */
-    private static void transpose(float[] dst, float[] src, int from, int m, int plane, int ldd) {
-        for (int o = 0; o < m; o++) {
-            for (int p = 0, at = from + o * plane, d = o; p < plane; p++, d += ldd) dst[d] = src[at + p];
+    /**
+     * {@code dst[p'·ldd + o] = src[from + o·h·w + y·w + x]} with p' the pixel (y, x) where the transforms see it
+     * ({@link Layout#outputAt}): one sample's (m, h, w) gradient as rows of m.
+     */
+    private static void transpose(float[] dst, float[] src, int from, Layout l, int ldd) {
+        int h = l.h(), w = l.w(), plane = h * w;
+        for (int o = 0; o < l.m(); o++) {
+            for (int y = 0; y < h; y++) {
+                int at = from + o * plane + y * w, d = l.outputAt(y, 0) * ldd + o;
+                for (int x = 0; x < w; x++, d += ldd) dst[d] = src[at + x];
+            }
         }
     }
 
@@ -269,7 +320,7 @@ final class SimdWinograd {
      * dM's rows are e₀, e₀ + e₁, e₀ − e₁, −e₁.
      */
     private static void transformGradient(float[] dm, float[] doutT, Layout l, int slots, int mCols, int xiStride) {
-        int h = l.h(), w = l.w(), slotsX = l.slotsX(), tilesX = l.tilesX();
+        int h = l.th(), w = l.tw(), slotsX = l.slotsX(), tilesX = l.tilesX();
         FloatVector zero = FloatVector.zero(S);
         for (int slot = 0; slot < slots; slot++) {
             int ty = slot / slotsX, tx = slot % slotsX, y = 2 * ty, x = 2 * tx;
@@ -431,7 +482,7 @@ final class SimdWinograd {
      * the sample's (m, h) output rows, {@link Layout#resRow} floats apart, as whole vectors (w of them used).
      */
     static void transformOutput(float[] res, float[] prod, float[] bias, Layout l, int v0, int v1) {
-        int h = l.h(), vx = l.vectorsX(), row = l.resRow();
+        int h = l.th(), vx = l.vectorsX(), row = l.resRow();
         int xiStride = l.mStride();
         // NOTE: channels innermost, so that the 16 loads of M (at 16·o + an invariant) are range-checked once per loop
         for (int vec = v0; vec < v1; vec++) {
@@ -495,25 +546,35 @@ final class SimdWinograd {
     }
 
     /**
-     * {@code out[at..] (=|+=)} the sample's rows in res: the rows are first packed to their width w in place, front to
-     * back with whole vectors (a row's last vector reaches into the next row's place, which is written after it),
-     * then copied or added as one contiguous run.
+     * {@code out[at..] (=|+=)} the sample's rows in res: the rows are first packed to their width w, front to back
+     * with whole vectors (a row's last vector reaches into the next row's place, which is written after it): in place,
+     * or into {@code flat} where two halves must be put back one under the other; then copied or added as one
+     * contiguous run.
      */
-    static void emit(float[] out, int at, float[] res, Layout l, boolean accumulate) {
-        int w = l.w(), row = l.resRow(), rows = l.m() * l.h(), len = rows * w;
-        if (row != w) {
-            for (int r = 1; r < rows; r++) {
+    static void emit(float[] out, int at, float[] res, float[] flat, Layout l, boolean accumulate) {
+        int w = l.w(), h = l.h(), row = l.resRow(), len = l.m() * h * w;
+        float[] rows = res;
+        if (l.halves() == 2) {
+            rows = flat;
+            for (int o = 0; o < l.m(); o++) {
+                for (int y = 0; y < h; y++) {
+                    int src = o * l.th() * row + l.outputAt(y, 0), dst = (o * h + y) * w;
+                    for (int x = 0; x < w; x += VL) FloatVector.fromArray(S, res, src + x).intoArray(flat, dst + x);
+                }
+            }
+        } else if (row != w) {
+            for (int r = 1; r < l.m() * h; r++) {
                 for (int x = 0, src = r * row, dst = r * w; x < w; x += VL) FloatVector.fromArray(S, res, src + x).intoArray(res, dst + x);
             }
         }
         if (!accumulate) {
-            System.arraycopy(res, 0, out, at, len);
+            System.arraycopy(rows, 0, out, at, len);
             return;
         }
         int i = 0;
         for (int bound = S.loopBound(len); i < bound; i += VL) {
-            FloatVector.fromArray(S, out, at + i).add(FloatVector.fromArray(S, res, i)).intoArray(out, at + i);
+            FloatVector.fromArray(S, out, at + i).add(FloatVector.fromArray(S, rows, i)).intoArray(out, at + i);
         }
-        for (; i < len; i++) out[at + i] += res[i];
+        for (; i < len; i++) out[at + i] += rows[i];
     }
 }

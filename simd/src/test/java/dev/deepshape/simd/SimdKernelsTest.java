@@ -158,6 +158,9 @@ class SimdKernelsTest {
             "2, 9, 13, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",    // Winograd: odd H and W, channels not a multiple of the tile
             "2, 8, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",    // Winograd: a tile row over two vectors
             "3, 16, 5, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",     // Winograd: 3 tile rows, the last one half outside
+            "2, 8, 5, 13, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // Winograd, AVX-512's two halves: odd w = 2·7 − 1, a short right half
+            "2, 8, 2, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",       // Winograd, AVX-512's two halves: one tile row, the right half empty
+            "2, 8, 15, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",     // Winograd, AVX-512's two halves: rows 0-7 left, 8-14 right
             "3, 2, 5, 9, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",       // direct small-C: w = 8 + 1, the last vector overlaps 7
             "2, 3, 1, 15, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // direct small-C: one row
             "2, 4, 4, 16, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1",      // direct small-C: C = 4, w a multiple of 8 and of 16
