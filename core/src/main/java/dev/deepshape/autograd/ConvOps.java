@@ -147,8 +147,8 @@ public final class ConvOps {
         Ops.record(relu, "ReluBackward0", Ops.saved("result", relu), d -> new Tensor[] {d}, x);
         Tensor indices = new Tensor(idx, g.n(), g.c(), g.oh(), g.ow());
         return Ops.recordFresh(result, "MaxPool2DWithIndicesBackward0", Ops.saved("self", relu, "result1", indices), dOut -> {
-            float[] dx = Buffers.zeros(xv.length);
-            Backends.current().reluMaxPool2dBackward(dx, Ops.dense(dOut), out, idx, g);
+            float[] dx = Buffers.uninitialized(xv.length); // the backend writes every element
+            Backends.current().reluMaxPool2dBackwardInto(dx, Ops.dense(dOut), out, idx, g);
             return new Tensor[] {new Tensor(dx, xs)};
         }, relu);
     }

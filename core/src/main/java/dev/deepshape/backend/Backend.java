@@ -99,6 +99,15 @@ public interface Backend {
         MaxPool2dKernels.reluMaxPool2dBackward(dx, dout, out, indices, g);
     }
 
+    /**
+     * {@link #reluMaxPool2dBackward} into a fresh gradient: dx (N, C, H, W) is overwritten, dout where it flows and +0
+     * elsewhere, whatever it held. What autograd calls: a kernel that writes every element spares the zero fill.
+     */
+    default void reluMaxPool2dBackwardInto(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
+        java.util.Arrays.fill(dx, 0, g.n() * g.c() * g.h() * g.w(), 0f);
+        reluMaxPool2dBackward(dx, dout, out, indices, g);
+    }
+
     // ---- elementwise
 
     /** {@code out = relu(x)} over the first n elements; a NaN stays NaN, as {@code torch.relu}. */

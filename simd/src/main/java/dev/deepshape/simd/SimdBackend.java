@@ -52,7 +52,12 @@ public class SimdBackend extends ReferenceBackend {
 
     @Override
     public void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
-        SimdPool.reluMaxPool2dBackward(dx, dout, out, indices, g);
+        SimdPool.reluMaxPool2dBackward(dx, dout, out, indices, g, false);
+    }
+
+    @Override
+    public void reluMaxPool2dBackwardInto(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
+        SimdPool.reluMaxPool2dBackward(dx, dout, out, indices, g, true);
     }
 
     @Override

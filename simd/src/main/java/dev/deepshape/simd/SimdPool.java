@@ -181,26 +181,29 @@ final class SimdPool {
      * null), only where {@code out} (may be null) is not ≤ 0. The windows are disjoint, so a plane's update is dense:
      * first each window row's dout is spread over its two input rows into a scratch plane (dout where the saved index
      * points at the element, −0 elsewhere), then the scratch is added to dx in one flat pass. x + (−0) is x bit for
-     * bit, so the elements without a gradient keep theirs, −0 included.
+     * bit, so the elements without a gradient keep theirs, −0 included. With {@code overwrite} the scratch holds +0
+     * there instead and is copied over dx (the rows past the last window row, with odd H, set to +0): dx's old
+     * contents never read, so a fresh gradient needs no zero fill first.
      * NOTE: the scratch turns dx's update into plain, non-overlapping loads and stores. Updating dx row by row
      * instead makes a row's last vector reach into the next row, and each load then waits for the partly
      * overlapping store before it (a store-forwarding stall): slower than the scalar scatter.
      */
     private static void backward2x2(float[] dx, float[] dout, float[] out, float[] indicesF, int[] indices, Pool2dGeometry g,
-                                    int p0, int p1) {
+                                    int p0, int p1, boolean overwrite) {
         int w = g.w(), ow = g.ow(), oh = g.oh(), inPlane = g.h() * w, outPlane = oh * ow;
         int outLen = g.n() * g.c() * outPlane, covered = 2 * oh * w; // the rows the windows cover
         float[] spread = new float[covered + 2 * VL];                  // a row's last vector may reach past the end
         int last = (ow - 1) / VL * VL;                                 // where a row's last vector starts
         FloatVector iota = FloatVector.fromArray(S, IOTA, 0), twiceIota = FloatVector.fromArray(S, TWICE_IOTA, 0);
-        FloatVector none = FloatVector.broadcast(S, -1f), minusZero = FloatVector.broadcast(S, -0f);
+        float nothing = overwrite ? 0f : -0f; // what an element without a gradient gets (x + (−0) is x)
+        FloatVector none = FloatVector.broadcast(S, -1f), empty = FloatVector.broadcast(S, nothing);
         FloatVector left = FloatVector.fromArray(S, PARITY, 0), belowLeft = left.add((float) w);
         for (int p = p0; p < p1; p++) {
             // One flat loop over (window row, vector), as the forward's. NOTE: a row's vectors run from its last to its
             // first: the last one's top row reaches (with −0 lanes) into the bottom row, which the first one then writes.
             for (int oy = 0, ox = last; oy < oh; ) {
                 int rowAt = 2 * oy * w + 2 * ox, k = p * outPlane + oy * ow + ox;
-                if (ox == last && 2 * ow < w) spread[2 * oy * w + w - 1] = spread[2 * oy * w + 2 * w - 1] = -0f; // odd W
+                if (ox == last && 2 * ow < w) spread[2 * oy * w + w - 1] = spread[2 * oy * w + 2 * w - 1] = nothing; // odd W
                 if (k + VL <= outLen) {
                     FloatVector at = indicesF != null ? FloatVector.fromArray(S, indicesF, k)
                             : (FloatVector) IntVector.fromArray(IS, indices, k).convert(VectorOperators.I2F, 0);
@@ -214,13 +217,13 @@ final class SimdPool {
                     FloatVector dLow = d.rearrange(SPREAD_LOW), dHigh = d.rearrange(SPREAD_HIGH);
                     FloatVector atLow = local.rearrange(SPREAD_LOW), atHigh = local.rearrange(SPREAD_HIGH);
                     int b = rowAt + w;
-                    minusZero.blend(dLow, atLow.compare(VectorOperators.EQ, left)).intoArray(spread, rowAt);
-                    minusZero.blend(dHigh, atHigh.compare(VectorOperators.EQ, left)).intoArray(spread, rowAt + VL);
-                    minusZero.blend(dLow, atLow.compare(VectorOperators.EQ, belowLeft)).intoArray(spread, b);
-                    minusZero.blend(dHigh, atHigh.compare(VectorOperators.EQ, belowLeft)).intoArray(spread, b + VL);
+                    empty.blend(dLow, atLow.compare(VectorOperators.EQ, left)).intoArray(spread, rowAt);
+                    empty.blend(dHigh, atHigh.compare(VectorOperators.EQ, left)).intoArray(spread, rowAt + VL);
+                    empty.blend(dLow, atLow.compare(VectorOperators.EQ, belowLeft)).intoArray(spread, b);
+                    empty.blend(dHigh, atHigh.compare(VectorOperators.EQ, belowLeft)).intoArray(spread, b + VL);
                 } else { // the end of the whole tensor: these windows one at a time, each writing its four elements
                     for (int j = ox, at = rowAt; j < Math.min(ox + VL, ow); j++, k++, at += 2) {
-                        spread[at] = spread[at + 1] = spread[at + w] = spread[at + w + 1] = -0f;
+                        spread[at] = spread[at + 1] = spread[at + w] = spread[at + w + 1] = nothing;
                         if (out == null || !(out[k] <= 0f)) spread[indicesF != null ? (int) indicesF[k] : indices[k]] = dout[k];
                     }
                 }
@@ -231,6 +234,11 @@ final class SimdPool {
                 }
             }
             int base = p * inPlane, i = 0;
+            if (overwrite) {
+                System.arraycopy(spread, 0, dx, base, covered);
+                java.util.Arrays.fill(dx, base + covered, base + inPlane, 0f);
+                continue;
+            }
             for (int bound = S.loopBound(covered); i < bound; i += VL) {
                 FloatVector.fromArray(S, dx, base + i).add(FloatVector.fromArray(S, spread, i)).intoArray(dx, base + i);
             }
@@ -333,14 +341,16 @@ final class SimdPool {
     }
 
     // dout, out and indices are (N, C, OH, OW); dx (N, C, H, W) += dout at the indices where out is not <= 0
-    static void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g) {
+    // (overwrite: dx = that, +0 elsewhere, whatever dx held)
+    static void reluMaxPool2dBackward(float[] dx, float[] dout, float[] out, float[] indices, Pool2dGeometry g, boolean overwrite) {
         if (tiles2x2(g)) {
-            Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> backward2x2(dx, dout, out, indices, null, g, p0, p1));
+            Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> backward2x2(dx, dout, out, indices, null, g, p0, p1, overwrite));
             return;
         }
         int inPlane = g.h() * g.w(), outPlane = g.oh() * g.ow();
         // a scatter with +=, scalar: overlapping windows may send two outputs of one vector to the same input
         Parallel.forRange(g.n() * g.c(), Math.max(1, 16384 / Math.max(1, outPlane)), (p0, p1) -> {
+            if (overwrite) java.util.Arrays.fill(dx, p0 * inPlane, p1 * inPlane, 0f);
             for (int p = p0; p < p1; p++) {
                 int xBase = p * inPlane, oBase = p * outPlane;
                 for (int o = oBase; o < oBase + outPlane; o++) if (!(out[o] <= 0f)) dx[xBase + (int) indices[o]] += dout[o];
@@ -354,6 +364,6 @@ final class SimdPool {
             MaxPool2dKernels.maxPool2dBackward(dx, dout, indices, g);
             return;
         }
-        Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> backward2x2(dx, dout, null, null, indices, g, p0, p1));
+        Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> backward2x2(dx, dout, null, null, indices, g, p0, p1, false));
     }
 }

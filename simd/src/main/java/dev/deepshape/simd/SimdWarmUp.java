@@ -58,9 +58,9 @@ final class SimdWarmUp {
             SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2, pool2);
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);
             SimdConvTranspose.convTranspose2dBackward(dcx, dcdw, null, dc, p2, dcw, deconv);
-            SimdPool.reluMaxPool2dBackward(c2d, dcx, p2, p2i, pool2);
+            SimdPool.reluMaxPool2dBackward(c2d, dcx, p2, p2i, pool2, true);
             SimdConv.conv2dBackward(x2d, dw2, null, c2d, p1, c2w, conv2);
-            SimdPool.reluMaxPool2dBackward(c1d, p1d, p1, p1i, pool1);
+            SimdPool.reluMaxPool2dBackward(c1d, p1d, p1, p1i, pool1, true);
             SimdConv.conv2dBackward(null, dw1, null, c1d, image, c1w, conv1);
             // the products of the recurrent and linear layers: x·Wᵀ, dY·W, dYᵀ·X (small: on this thread)
             SimdGemm.sgemm(false, true, 64, 128, 64, a, 0, 512, b, 0, 512, c, 0, 128, false);

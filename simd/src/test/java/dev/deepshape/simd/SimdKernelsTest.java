@@ -132,6 +132,12 @@ class SimdKernelsTest {
                     assertClose(dxRef, dxCore, 1e-6, "reference relu+pool dx, " + what);
                     // the same additions in the same order as the fused reference: bit for bit, −0 left alone included
                     assertArrayEquals(dxCore, dx, "relu+pool dx against the fused reference, " + what);
+                    // into a fresh gradient (what autograd calls): every element written, whatever the array held
+                    float[] dxInto = new float[inLen], dxFresh = new float[inLen];
+                    java.util.Arrays.fill(dxInto, Float.NaN);
+                    simd.reluMaxPool2dBackwardInto(dxInto, dout, out, idxF, g);
+                    MaxPool2dKernels.reluMaxPool2dBackward(dxFresh, dout, outRef, expectedF, g);
+                    assertArrayEquals(dxFresh, dxInto, "relu+pool dx into a fresh gradient, " + what);
 
                     float[] dxPool = dx0.clone(), dxPoolRef = dx0.clone();
                     MaxPool2dKernels.maxPool2dBackwardNaive(dxPoolRef, dout, idxRef, g);
