@@ -135,7 +135,7 @@ public final class ConvOps {
         int[] xs = x.shape();
         float[] xv = Ops.dense(x);
         int outN = g.n() * g.c() * g.oh() * g.ow();
-        float[] r = inplace ? xv : Buffers.zeros(xv.length);
+        float[] r = inplace ? xv : Buffers.uninitialized(xv.length); // the backend writes every rectified value
         float[] out = Buffers.uninitialized(outN); // the backend writes every pooled value and its index
         float[] idx = Buffers.uninitialized(outN); // PyTorch saves an int64 tensor; floats are exact below 2^24 per plane
         Backends.current().reluMaxPool2dForward(r, out, idx, xv, g);
