@@ -170,8 +170,8 @@ final class SimdConv {
             convolve(dx, g.c(), dout, packFlipped(weight, g, low), false, true, g.n(), low);
         }
         if (dweight == null || direct) return;
-        boolean finiteX = SimdWinograd.finite(x, 0, g.n() * g.c() * g.h() * g.w());
-        if (finiteX && SimdWinograd.supports(g) && (doutScanned ? doutFinite : SimdWinograd.finite(dout, 0, g.n() * g.oc() * g.oh() * g.ow()))) {
+        boolean finiteX = SimdWinograd.finiteParallel(x, 0, g.n() * g.c() * g.h() * g.w());
+        if (finiteX && SimdWinograd.supports(g) && (doutScanned ? doutFinite : SimdWinograd.finiteParallel(dout, 0, g.n() * g.oc() * g.oh() * g.ow()))) {
             // NOTE: NaN or ±∞ anywhere takes a direct path below: the transforms would spread it over whole tiles
             SimdWinograd.backwardWeight(dweight, dout, x, g.n(), g.c(), g.oc(), g.h(), g.w());
         } else {

@@ -154,7 +154,7 @@ final class SimdSmallConv {
      */
     static boolean backwardWeight(float[] dweight, float[] dbias, float[] dout, float[] x, Conv2dGeometry g) {
         int n = g.n(), c = g.c(), h = g.h(), w = g.w(), oc = g.oc(), hw = h * w, plane = paddedPlane(h, w);
-        if (!SimdWinograd.finite(x, 0, n * c * hw)) return false;
+        if (!SimdWinograd.finiteParallel(x, 0, n * c * hw)) return false;
         int[] masks = edgeMasks(h, w);
         // lanes of the plane's last vector (moved back to end at hw) that the one before it already covered
         VectorMask<Float> repeated = VectorMask.fromLong(S, hw % VL == 0 ? 0L : (1L << (VL - hw % VL)) - 1);

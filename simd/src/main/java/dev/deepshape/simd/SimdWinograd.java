@@ -270,16 +270,28 @@ final class SimdWinograd {
                 }
             }
         });
-        // dW = Gᵀ·dU·G, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]: the chunks' dU first, in chunk order
+        // dW = Gᵀ·dU·G, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], over the pool by output channel: the chunks' dU summed
+        // in chunk order first (the same bits on any thread count)
+        Parallel.forRange(m, 8, (o0, o1) -> gradientToWeights(dweight, partial, chunks, c, mCols, o0, o1));
+    }
+
+    /** {@link #backwardWeight}'s last step for output channels [o0, o1): dW += Gᵀ·(Σ_chunks dU)·G. */
+    private static void gradientToWeights(float[] dweight, float[][] partial, int chunks, int c, int mCols, int o0, int o1) {
         float[] du = partial[0];
+        int stride = c * mCols;
         for (int chunk = 1; chunk < chunks; chunk++) {
             float[] more = partial[chunk];
-            for (int i = 0; i < 16 * c * mCols; i++) du[i] += more[i];
+            for (int xi = 0; xi < 16; xi++) {
+                for (int ci = 0; ci < c; ci++) {
+                    int at = xi * stride + ci * mCols;
+                    for (int o = o0; o < o1; o++) du[at + o] += more[at + o];
+                }
+            }
         }
         double[] t = new double[12];
-        for (int o = 0; o < m; o++) {
+        for (int o = o0; o < o1; o++) {
             for (int ci = 0; ci < c; ci++) {
-                int at = ci * mCols + o, stride = c * mCols;
+                int at = ci * mCols + o;
                 for (int xi0 = 0; xi0 < 4; xi0++) { // dU·G on row ξ: columns (ν) → kx
                     double u0 = du[at + (4 * xi0) * stride], u1 = du[at + (4 * xi0 + 1) * stride];
                     double u2 = du[at + (4 * xi0 + 2) * stride], u3 = du[at + (4 * xi0 + 3) * stride];
@@ -364,8 +376,15 @@ final class SimdWinograd {
     static float[] transformWeights(Kernel3 weight, int c, int m, Layout l) {
         int tiles = l.mRows() / MR;
         float[] u = new float[16 * l.mRows() * c];
+        // NOTE: over the pool, output channels apart (64·32 kernels for conv2: ~1 % of a step on one thread)
+        Parallel.forRange(l.mRows(), 8, (o0, o1) -> transformWeights(u, weight, c, m, tiles, o0, o1));
+        return u;
+    }
+
+    /** {@link #transformWeights} for output channels [o0, o1) (of mRows: past m, the last one again). */
+    private static void transformWeights(float[] u, Kernel3 weight, int c, int m, int tiles, int o0, int o1) {
         double[] gg = new double[12], t = new double[16];
-        for (int o = 0; o < l.mRows(); o++) {
+        for (int o = o0; o < o1; o++) {
             int src = Math.min(o, m - 1);
             for (int ci = 0; ci < c; ci++) {
                 for (int col = 0; col < 3; col++) { // G·g: rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2 of each column
@@ -386,7 +405,6 @@ final class SimdWinograd {
                 for (int xi = 0; xi < 16; xi++) u[((xi * tiles + tile) * c + ci) * MR + r] = (float) t[xi];
             }
         }
-        return u;
     }
 
     /**
@@ -533,6 +551,17 @@ final class SimdWinograd {
         }
         y0.rearrange(LOW, y1).intoArray(res, rowAt);
         y0.rearrange(HIGH, y1).intoArray(res, rowAt + VL);
+    }
+
+    /** {@link #finite} over the pool, in chunks of at least 64K values. */
+    static boolean finiteParallel(float[] in, int from, int to) {
+        int n = to - from, grain = 1 << 16;
+        if (Parallel.chunks(n, grain) <= 1) return finite(in, from, to);
+        java.util.concurrent.atomic.AtomicBoolean all = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Parallel.forRange(n, grain, (i0, i1) -> {
+            if (!finite(in, from + i0, from + i1)) all.set(false);
+        });
+        return all.get();
     }
 
     /** Whether in[from, to) holds only finite values (x·0 is NaN exactly for NaN and ±∞). */

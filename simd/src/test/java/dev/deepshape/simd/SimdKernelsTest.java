@@ -2,6 +2,7 @@ package dev.deepshape.simd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deepshape.backend.AdamKernels;
@@ -216,6 +217,25 @@ class SimdKernelsTest {
      * the first and last column of every row, and at the very first and last element of the batch (where the loads
      * would leave the array), must not spread into the neighbouring row's outputs, nor into the gradients.
      */
+    /** The finiteness scan that picks the Winograd path, split over the pool: a NaN or ±∞ in any chunk is seen. */
+    @Test
+    void finiteScanSeesEveryChunk() {
+        float[] x = random(new SplittableRandom(3), 300_001);
+        for (int threads : new int[] {1, 2, 3}) {
+            withThreads(threads, () -> {
+                assertTrue(SimdWinograd.finiteParallel(x, 0, x.length), "all finite on " + threads + " threads");
+                for (int at : new int[] {0, 65_535, 65_536, 150_000, 299_999, 300_000}) {
+                    for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                        float[] y = x.clone();
+                        y[at] = bad;
+                        assertFalse(SimdWinograd.finiteParallel(y, 0, y.length), bad + " at " + at + " on " + threads + " threads");
+                        assertTrue(at == 0 || SimdWinograd.finiteParallel(y, 0, at), "the values before " + at);
+                    }
+                }
+            });
+        }
+    }
+
     @Test
     void nonFiniteValuesStayInTheirWindows() {
         Conv2dGeometry g = Conv2dGeometry.conv(4, 32, 14, 14, 64, 3, 3, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1},
