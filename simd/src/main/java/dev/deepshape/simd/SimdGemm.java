@@ -59,6 +59,8 @@ public final class SimdGemm {
     static final int PACK_A_MIN_PANELS = 4;
     /** Products smaller than this (2·m·n·k) run on the calling thread: the hand-off costs more than it saves. */
     static final long PARALLEL_FLOPS = 4_000_000L;
+    /** K from which C = A·Bᵀ with fewer rows in A than in B is computed as Cᵀ = B·Aᵀ (see sgemm). */
+    static final int SWAP_MIN_K = 1024;
     /** M at or below which threads split columns (or K) instead of rows. */
     static final int SMALL_M = 128;
 
@@ -69,6 +71,7 @@ public final class SimdGemm {
         final float[] tile = new float[MR * NR];
         final int[] gather = new int[2 * NR]; // the full panels' offsets, then the last panel's
         float[] partial = new float[0]; // only on a thread that splits K: the other chunks' sums
+        float[] swapped = new float[0]; // only on a thread that computes Cᵀ for C = A·Bᵀ (see sgemm)
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -80,6 +83,21 @@ public final class SimdGemm {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
+        if (transB && !transA && m < n && k >= SWAP_MIN_K) {
+            // NOTE: C = A·Bᵀ with both stored k-contiguous: the packed operand (here B) is read with gathers, one
+            // element of each of NR rows per step of K. With B the bigger one (the RNN's x·W_ihᵀ: W is 128 × 6272, x
+            // 64 × 6272) Cᵀ = B·Aᵀ gathers half as much: 0.71 → 0.59 ms on 2 threads. Cᵀ (n × m) then goes into C.
+            Scratch s = SCRATCH.get();
+            if (s.swapped.length < n * m) s.swapped = new float[n * m];
+            float[] ct = s.swapped;
+            sgemm(false, true, n, m, k, b, bOff, ldb, a, aOff, lda, ct, 0, m, false);
+            for (int i = 0; i < m; i++) {
+                int ci = cOff + i * ldc;
+                if (accumulate) for (int j = 0; j < n; j++) c[ci + j] += ct[j * m + i];
+                else for (int j = 0; j < n; j++) c[ci + j] = ct[j * m + i];
+            }
             return;
         }
         int threads = 2L * m * n * k < PARALLEL_FLOPS ? 1 : Parallel.threads();
