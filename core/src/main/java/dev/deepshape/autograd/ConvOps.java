@@ -52,11 +52,11 @@ public final class ConvOps {
         Tensor result = new Tensor(out, g.n(), g.oc(), g.oh(), g.ow());
         return Ops.recordFresh(result, "ConvolutionBackward0", Ops.saved("input", x, "weight", weight), dOut -> {
             float[] dy = Ops.dense(dOut);
-            float[] dx = x.requiresGrad() ? Buffers.zeros(xv.length) : null;
+            float[] dx = x.requiresGrad() ? Buffers.uninitialized(xv.length) : null; // the backend overwrites it
             // NOTE: plain arrays for the parameters' gradients: the engine adopts them as .grad, which outlives the step.
             float[] dw = weight.requiresGrad() ? new float[wv.length] : null;
             float[] db = bias != null && bias.requiresGrad() ? new float[bv.length] : null;
-            Backends.current().conv2dBackward(dx, dw, db, dy, xv, wv, g);
+            Backends.current().conv2dBackwardInto(dx, dw, db, dy, xv, wv, g);
             return new Tensor[] {wrap(dx, x), wrap(dw, weight), wrap(db, bias)};
         }, x, weight, bias);
     }

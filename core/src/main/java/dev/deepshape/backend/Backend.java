@@ -59,6 +59,15 @@ public interface Backend {
     }
 
     /**
+     * {@link #conv2dBackward} with dx (when not null) overwritten, whatever it held; dweight and dbias still accumulate.
+     * What autograd calls for a fresh input gradient: a kernel that writes every element spares the zero fill.
+     */
+    default void conv2dBackwardInto(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        if (dx != null) java.util.Arrays.fill(dx, 0, g.n() * g.c() * g.h() * g.w(), 0f);
+        conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
+    }
+
+    /**
      * 2-D transposed convolution. x is (N, Cin, H, W), weight is (Cin, Cout/groups, KH, KW), bias (Cout) or null,
      * out is (N, Cout, OH, OW); {@code g} describes the equivalent convolution out → x (see {@link Conv2dGeometry}).
      */

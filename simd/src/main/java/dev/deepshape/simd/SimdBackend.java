@@ -77,7 +77,12 @@ public class SimdBackend extends ReferenceBackend {
 
     @Override
     public void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
-        SimdConv.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
+        SimdConv.conv2dBackward(dx, dweight, dbias, dout, x, weight, g, false);
+    }
+
+    @Override
+    public void conv2dBackwardInto(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+        SimdConv.conv2dBackward(dx, dweight, dbias, dout, x, weight, g, true);
     }
 
     @Override

@@ -146,9 +146,12 @@ final class SimdConv {
         return packA(g.c(), low.k(), (ci, kk) -> weight[(kk / khw) * kIn + ci * khw + (khw - 1 - kk % khw)]);
     }
 
-    // dout is (N, OC, OH, OW); dx like x, dweight like weight, dbias (OC): each accumulated with +=, each may be null
-    static void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
+    // dout is (N, OC, OH, OW); dx like x, dweight like weight, dbias (OC): each accumulated with +=, each may be null;
+    // with freshDx, dx is overwritten instead
+    static void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g,
+                               boolean freshDx) {
         if (!supports(g)) {
+            if (freshDx && dx != null) java.util.Arrays.fill(dx, 0, g.n() * g.c() * g.h() * g.w(), 0f);
             Conv2dKernels.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);
             return;
         }
@@ -162,12 +165,12 @@ final class SimdConv {
             Lowering low = lowerings(g)[1];
             float[][] packed = new float[1][];
             doutFinite = SimdWinograd.convolve(dx, dout, (ci, o, tap) -> weight[o * k + ci * 9 + 8 - tap], null, g.n(), g.oc(), g.c(), g.h(), g.w(),
-                    true, sample -> convolveSamples(dx, g.c(), dout, packedOnce(packed, () -> packFlipped(weight, g, low)), false, true,
+                    !freshDx, sample -> convolveSamples(dx, g.c(), dout, packedOnce(packed, () -> packFlipped(weight, g, low)), false, !freshDx,
                             sample, sample + 1, low));
             doutScanned = true;
         } else if (dx != null) {
             Lowering low = lowerings(g)[1];
-            convolve(dx, g.c(), dout, packFlipped(weight, g, low), false, true, g.n(), low);
+            convolve(dx, g.c(), dout, packFlipped(weight, g, low), false, !freshDx, g.n(), low);
         }
         if (dweight == null || direct) return;
         boolean finiteX = SimdWinograd.finiteParallel(x, 0, g.n() * g.c() * g.h() * g.w());

@@ -59,9 +59,9 @@ final class SimdWarmUp {
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);
             SimdConvTranspose.convTranspose2dBackward(dcx, dcdw, null, dc, p2, dcw, deconv);
             SimdPool.reluMaxPool2dBackward(c2d, dcx, p2, p2i, pool2, true);
-            SimdConv.conv2dBackward(x2d, dw2, null, c2d, p1, c2w, conv2);
+            SimdConv.conv2dBackward(x2d, dw2, null, c2d, p1, c2w, conv2, true);
             SimdPool.reluMaxPool2dBackward(c1d, p1d, p1, p1i, pool1, true);
-            SimdConv.conv2dBackward(null, dw1, null, c1d, image, c1w, conv1);
+            SimdConv.conv2dBackward(null, dw1, null, c1d, image, c1w, conv1, false);
             // the products of the recurrent and linear layers: x·Wᵀ, dY·W, dYᵀ·X (small: on this thread)
             SimdGemm.sgemm(false, true, 64, 128, 64, a, 0, 512, b, 0, 512, c, 0, 128, false);
             SimdGemm.sgemm(false, false, 16, 512, 64, c, 0, 128, b, 0, 512, a, 0, 512, false);

@@ -207,6 +207,13 @@ class SimdKernelsTest {
                 simd.conv2dBackward(dxOnly, null, null, dout, x, weight, g); // each gradient may be null
                 Conv2dKernels.conv2dBackwardNaive(dxRef, null, null, dout, x, weight, g);
                 assertClose(dxRef, dxOnly, tol(oc * kh * kw), "dx alone on " + threads + " threads");
+                // into a fresh gradient (what autograd calls): dx overwritten whatever it held, dweight still accumulates
+                float[] dxFresh = new float[x.length], dxInto = new float[x.length], dwInto = dw.clone(), dwFresh = dw.clone();
+                java.util.Arrays.fill(dxInto, Float.NaN);
+                Conv2dKernels.conv2dBackwardNaive(dxFresh, dwFresh, null, dout, x, weight, g);
+                simd.conv2dBackwardInto(dxInto, dwInto, null, dout, x, weight, g);
+                assertClose(dxFresh, dxInto, tol(oc * kh * kw), "dx into a fresh gradient on " + threads + " threads");
+                assertClose(dwFresh, dwInto, tol(n * g.oh() * g.ow()), "dweight beside a fresh dx on " + threads + " threads");
             });
         }
     }
@@ -267,6 +274,10 @@ class SimdKernelsTest {
                 Conv2dKernels.conv2dBackwardNaive(dxRef, null, null, dout, x, weight, g);
                 simd.conv2dBackward(dx, null, null, dout, x, weight, g);
                 assertClose(dxRef, dx, tol(576), "dx on " + threads + " threads");
+                float[] dxInto = new float[x.length];
+                java.util.Arrays.fill(dxInto, 1e30f); // overwritten, the direct samples included
+                simd.conv2dBackwardInto(dxInto, null, null, dout, x, weight, g);
+                assertClose(dxRef, dxInto, tol(576), "dx into a fresh gradient on " + threads + " threads");
                 // the weight gradient with x's NaN and ±∞ (a finite dout: PyTorch's own im2col multiplies the padding's
                 // zeros by dout, so a non-finite dout at a border gives NaN there where the naive loop skips the
                 // padding): each reaches only the taps whose windows hold it, not all nine (Winograd), nor the taps
