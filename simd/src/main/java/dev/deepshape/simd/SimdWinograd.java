@@ -315,11 +315,13 @@ final class SimdWinograd {
      * ({@link Layout#outputAt}): one sample's (m, h, w) gradient as rows of m.
      */
     private static void transpose(float[] dst, float[] src, int from, Layout l, int ldd) {
-        int h = l.h(), w = l.w(), plane = h * w;
-        for (int o = 0; o < l.m(); o++) {
-            for (int y = 0; y < h; y++) {
-                int at = from + o * plane + y * w, d = l.outputAt(y, 0) * ldd + o;
-                for (int x = 0; x < w; x++, d += ldd) dst[d] = src[at + x];
+        int h = l.h(), w = l.w(), plane = h * w, m = l.m();
+        // NOTE: channels innermost: each pixel's row of m is written front to back, and the m source lines it reads
+        // (one per channel, plane floats apart) serve the next pixels of the row from L1
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int at = from + y * w + x, d = l.outputAt(y, x) * ldd;
+                for (int o = 0; o < m; o++) dst[d + o] = src[at + o * plane];
             }
         }
     }
