@@ -51,21 +51,42 @@ final class SimdWarmUp {
         float[] p2 = new float[3136], p2i = new float[3136], relu2 = new float[12544], dw1 = new float[288];
         float[] dcw = values(8192), dcb = values(32), dc = new float[6272], dcx = new float[3136], dcdw = new float[8192];
         float[] a = values(64 * 512), b = values(128 * 512), c = new float[64 * 128];
+        float[] c2db = new float[64], c1db = new float[32], dcdb = new float[32], tail = values(3 * SimdGemm.VL + 5), tailOut = new float[tail.length];
         for (int round = 0; round < rounds && (round == 0 || System.nanoTime() < end); round++) {
             SimdConv.conv2dForward(c1, image, c1w, c1b, conv1);
             SimdPool.reluMaxPool2dForward(relu1, p1, p1i, c1, pool1);
             SimdConv.conv2dForward(c2, p1, c2w, c2b, conv2);
             SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2, pool2);
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);
-            SimdConvTranspose.convTranspose2dBackward(dcx, dcdw, null, dc, p2, dcw, deconv);
+            // the bias gradients too, as training asks for them: a branch C2 never saw taken is compiled as a trap,
+            // and taking it later throws the compiled kernel away (it is compiled again, 0.1-0.3 s of C2 each)
+            SimdConvTranspose.convTranspose2dBackward(dcx, dcdw, dcdb, dc, p2, dcw, deconv);
             SimdPool.reluMaxPool2dBackward(c2d, dcx, p2, p2i, pool2, true);
-            SimdConv.conv2dBackward(x2d, dw2, null, c2d, p1, c2w, conv2, true);
+            SimdConv.conv2dBackward(x2d, dw2, c2db, c2d, p1, c2w, conv2, true);
             SimdPool.reluMaxPool2dBackward(c1d, p1d, p1, p1i, pool1, true);
-            SimdConv.conv2dBackward(null, dw1, null, c1d, image, c1w, conv1, false);
+            SimdConv.conv2dBackward(null, dw1, c1db, c1d, image, c1w, conv1, false);
+            SimdElementwise.reluRange(tailOut, tail, 0, tail.length); // a length with a scalar tail
+            gemmEdges();
             // the products of the recurrent and linear layers: x·Wᵀ, dY·W, dYᵀ·X (small: on this thread)
             SimdGemm.sgemm(false, true, 64, 128, 64, a, 0, 512, b, 0, 512, c, 0, 128, false);
             SimdGemm.sgemm(false, false, 16, 512, 64, c, 0, 128, b, 0, 512, a, 0, 512, false);
             SimdGemm.sgemm(true, false, 64, 128, 16, c, 0, 128, a, 0, 512, b, 0, 128, false);
+        }
+    }
+
+    /**
+     * Every branch of the GEMM micro-kernel: A packed and read in place, an odd K (the loop's single-step tail),
+     * partial row and column tiles, overwriting and adding; for each transpose variant. The model's own products
+     * take only some of these (in the first steps of an epoch, C2 recompiled the kernel three times without this).
+     */
+    private static void gemmEdges() {
+        int m = 2 * SimdGemm.MR + 1, k = 9, wide = SimdGemm.PACK_A_MIN_PANELS * SimdGemm.NR + 3;
+        float[] a = values(m * k), b = values(k * wide), c = new float[m * wide];
+        for (int v = 0; v < 8; v++) {
+            boolean transA = (v & 1) != 0, transB = (v & 2) != 0, accumulate = (v & 4) != 0;
+            for (int n : new int[] {SimdGemm.NR + 5, wide}) { // one panel and a half (A in place), more panels (A packed)
+                SimdGemm.sgemm(transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, 0, n, accumulate);
+            }
         }
     }
 
