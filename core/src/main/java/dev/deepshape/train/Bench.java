@@ -58,7 +58,7 @@ public final class Bench {
     public static final int EPOCH_SAMPLES = 60_000;
 
     /**
-     * @param warmup untimed training steps first (the JIT compiles the kernels)
+     * @param warmup untimed training steps first (the JIT compiles the kernels); the uncut step takes twice as many
      * @param iterations timed steps; every figure is the median over them
      * @param threads kernel threads ({@link Parallel#setThreads})
      * @param gemmSeconds time spent measuring the square sgemm rate per thread count (0: skip it)
@@ -213,9 +213,12 @@ public final class Bench {
             }
         }
 
-        // The whole training step, uncut, as training runs it.
+        // The whole training step, uncut, as training runs it. NOTE: it takes paths the cut steps never did (the
+        // gradient flows on from layer to layer into the arena's arrays), which the JIT compiles now: with 2 warm-up
+        // steps its first 6-8 steps took 40-200 ms here, a quarter of the timed 20, and the median read 20-27 ms
+        // where an epoch's was 16-19. So it warms up twice as long as the cut steps did.
         double[] step = new double[config.iterations()];
-        for (int it = -Math.min(config.warmup(), 2); it < config.iterations(); it++) {
+        for (int it = -2 * config.warmup(); it < config.iterations(); it++) {
             try (Buffers.Scope stepScope = Buffers.step()) {
                 long t0 = System.nanoTime();
                 Tensor l = loss.of(model.forward(x));
