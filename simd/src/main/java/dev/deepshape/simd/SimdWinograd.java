@@ -508,11 +508,13 @@ final class SimdWinograd {
         for (int vec = v0; vec < v1; vec++) {
             int ty = vec / vx, x0 = 2 * (vec % vx) * VL, av = (vec - v0) * VL, rows = Math.min(2, h - 2 * ty);
             for (int o = 0; o < l.m(); o++) {
-                float b = bias == null ? 0f : bias[o];
+                // NOTE: without a bias, −0 is added: x + (−0) is x for every x (+0 and −0 included), and a branch the
+                // JIT first sees taken in the backward pass cost a recompilation of this loop in every epoch's first steps
+                float b = bias == null ? -0.0f : bias[o];
                 int at = o * NR + av;
                 int rowAt = (o * h + 2 * ty) * row + x0;
-                outputRow(res, rowAt, prod, at, xiStride, 0, bias != null, b);
-                if (rows == 2) outputRow(res, rowAt + row, prod, at, xiStride, 1, bias != null, b);
+                outputRow(res, rowAt, prod, at, xiStride, 0, b);
+                if (rows == 2) outputRow(res, rowAt + row, prod, at, xiStride, 1, b);
             }
         }
     }
@@ -524,7 +526,7 @@ final class SimdWinograd {
      * NOTE: written out, with no helper that returns a vector: C2 compiled such a helper on its own, did not inline
      * it here, and then boxed every vector it returned (an array and an object each, ~2 GB per 300 steps on AVX-512).
      */
-    private static void outputRow(float[] res, int rowAt, float[] prod, int at, int xiStride, int i, boolean withBias, float b) {
+    private static void outputRow(float[] res, int rowAt, float[] prod, int at, int xiStride, int i, float b) {
         FloatVector s0, s1, s2, s3;
         if (i == 0) {
             int r0 = at, r1 = at + 4 * xiStride, r2 = at + 8 * xiStride;
@@ -545,12 +547,8 @@ final class SimdWinograd {
             s3 = FloatVector.fromArray(S, prod, r1 + 3 * xiStride).sub(FloatVector.fromArray(S, prod, r2 + 3 * xiStride))
                     .sub(FloatVector.fromArray(S, prod, r3 + 3 * xiStride));
         }
-        FloatVector y0 = s0.add(s1).add(s2);
-        FloatVector y1 = s1.sub(s2).sub(s3);
-        if (withBias) {
-            y0 = y0.add(b);
-            y1 = y1.add(b);
-        }
+        FloatVector y0 = s0.add(s1).add(s2).add(b);
+        FloatVector y1 = s1.sub(s2).sub(s3).add(b);
         y0.rearrange(LOW, y1).intoArray(res, rowAt);
         y0.rearrange(HIGH, y1).intoArray(res, rowAt + VL);
     }
