@@ -69,7 +69,8 @@ public class MaxPool2d extends Module {
     /**
      * {@code pool(relu(x))} with one fused kernel (forward and backward); the result and the autograd graph are those
      * of {@code forward(Ops.relu(x))}. With {@code inplace} the ReLU overwrites x, as {@code nn.ReLU(inplace=True)}:
-     * only for an x that nothing reads afterwards (a layer's temporary output). x is (N, C, H, W) or (C, H, W).
+     * only for an x that nothing reads afterwards (a layer's temporary output); without a graph to record (no grad)
+     * x is left as it was. x is (N, C, H, W) or (C, H, W).
      */
     public Tensor forwardRelu(Tensor x, boolean inplace) {
         shapeRule().check(x.shapeRef());

@@ -53,6 +53,31 @@ class FusedReluPoolTest {
 
     @ParameterizedTest(name = "inplace={0}")
     @ValueSource(booleans = {false, true})
+    void withoutAGraphItPoolsFirstWithTheSameValuesAndLeavesXAsItWas(boolean inplace) {
+        MaxPool2d pool = new MaxPool2d(2, 2);
+        int h = 9, w = 8, plane = h * w;
+        float[] data = Tensor.randn(new Rng(12), 2, 3, h, w).toArray();
+        for (int i = 0; i < 2 * w; i++) data[i] = i % 3 == 0 ? -0f : -Math.abs(data[i]); // windows of values ≤ 0 only
+        for (int i = plane + 2 * w; i < plane + 4 * w; i++) data[i] = -0f;                 // windows of −0 only
+        data[2 * plane + 5] = Float.NaN;
+        data[3 * plane + 9] = Float.NEGATIVE_INFINITY;
+        data[4 * plane + 17] = Float.POSITIVE_INFINITY;
+        for (int i = 5 * plane; i < 5 * plane + w; i++) data[i] = 0f;                        // ties at +0 and −0 below
+        for (int i = 5 * plane + w; i < 5 * plane + 2 * w; i++) data[i] = -0f;
+        Tensor x = new Tensor(data.clone(), 2, 3, h, w);
+        try (var ignored = Autograd.noGrad()) {
+            Tensor expected = pool.forward(Ops.relu(new Tensor(data.clone(), 2, 3, h, w)));
+            assertArrayEquals(expected.toArray(), pool.forwardRelu(x, inplace).toArray()); // −0 and +0 told apart
+        }
+        assertArrayEquals(data, x.toArray());
+        Tensor constant = new Tensor(data.clone(), 2, 3, h, w); // grad on, but x does not require it: no graph either
+        Tensor expected = pool.forward(Ops.relu(new Tensor(data.clone(), 2, 3, h, w)));
+        assertArrayEquals(expected.toArray(), pool.forwardRelu(constant, inplace).toArray());
+        assertArrayEquals(data, constant.toArray());
+    }
+
+    @ParameterizedTest(name = "inplace={0}")
+    @ValueSource(booleans = {false, true})
     void gradientsThroughAConvolutionPassAFiniteDifferenceCheck(boolean inplace) {
         Rng rng = new Rng(3);
         Rng.manualSeed(11); // the convolution's initial weights

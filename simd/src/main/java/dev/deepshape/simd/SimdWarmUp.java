@@ -59,6 +59,7 @@ final class SimdWarmUp {
         for (int round = 0; round < rounds && (round == 0 || System.nanoTime() < end); round++) {
             SimdConv.conv2dForward(c1, image, c1w, c1b, conv1);
             SimdPool.reluMaxPool2dForward(relu1, p1, p1i, c1, pool1);
+            SimdPool.maxPool2dForward(p1, null, c1, pool1); // inference pools first and rectifies after (no indices)
             SimdConv.conv2dForward(c2, p1, c2w, c2b, conv2);
             SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2, pool2);
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);
