@@ -104,7 +104,7 @@ public final class Autograd {
                             grads.put(in, fresh);
                             owned.add(fresh);
                         } else {
-                            in.setGrad(fresh);
+                            in.adoptGrad(fresh);
                         }
                         acc = fresh;
                     }
@@ -138,7 +138,7 @@ public final class Autograd {
     }
 
     /** The leaf's gradient tensor to add into, or null when it has none yet. */
-    private static Tensor leafAccumulator(Tensor leaf) { return leaf.grad(); }
+    private static Tensor leafAccumulator(Tensor leaf) { return leaf.gradForUpdate(); }
 
     /** acc[region] += g, where the region is a slice of acc along one dimension (g lacks that dimension if squeezed). */
     private static void addSlice(Tensor acc, Tensor g, Node.SliceGradient s) {
@@ -190,14 +190,14 @@ public final class Autograd {
     /** {@code leaf.grad += g}; a {@code fresh} gradient (see {@link Node#freshGradients()}) may become the grad itself. */
     private static void accumulateLeaf(Tensor leaf, Tensor g, boolean fresh) {
         Tensor dense = g.isContiguous() && g.offset() == 0 && g.storage().length == g.numel() ? g : new Tensor(g.toArray(), g.shapeRef());
-        if (leaf.grad() == null) {
+        if (leaf.gradForUpdate() == null) {
             // NOTE: copy, so that a later += into the leaf's grad never writes into a tensor the graph still uses; a
             // fresh gradient is used by nothing else, so it is adopted as it is.
             // An array of a step's Buffers arena goes back to the pool when the step ends, so it is copied, never adopted.
             boolean adopt = fresh && dense == g && !Buffers.handedOut(g.storage());
-            leaf.setGrad(adopt ? new Tensor(g.storage(), leaf.shapeRef()) : new Tensor(dense.data().clone(), leaf.shapeRef()));
+            leaf.adoptGrad(adopt ? new Tensor(g.storage(), leaf.shapeRef()) : new Tensor(dense.data().clone(), leaf.shapeRef()));
         } else {
-            float[] acc = leaf.grad().data();
+            float[] acc = leaf.gradForUpdate().data();
             float[] d = dense.data();
             for (int i = 0; i < acc.length; i++) acc[i] += d[i];
         }

@@ -660,8 +660,9 @@ public final class Ops {
                 dx = new Tensor(d, xs);
             }
             if (weight.requiresGrad()) { // dW = dYᵀ·X
-                // NOTE: plain arrays for the parameters' gradients: the engine adopts them as .grad, which outlives the step.
-                float[] d = new float[outF * in];
+                // NOTE: not the step's arena: the engine adopts it as .grad, which outlives the step; the storage of the
+                // gradient the last zero_grad dropped, if nobody else saw it (the product overwrites every element)
+                float[] d = weight.takeGradStorage(outF * in);
                 Backends.current().sgemm(true, false, outF, in, rows, dy, 0, outF, xv, 0, in, d, 0, in, false);
                 dw = new Tensor(d, outF, in);
             }

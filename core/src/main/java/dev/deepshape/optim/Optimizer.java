@@ -108,7 +108,7 @@ public abstract class Optimizer {
         float[] x = p.data();
         if (grad.length != x.length) {
             throw new IllegalStateException(name() + ": parameter " + i + " of shape " + Shapes.str(p.shapeRef())
-                    + " has a gradient of shape " + Shapes.str(p.grad().shapeRef()) + "; gradients must match their parameter");
+                    + " has a gradient of shape " + Shapes.str(p.gradForUpdate().shapeRef()) + "; gradients must match their parameter");
         }
         return x;
     }

@@ -47,7 +47,7 @@ public final class SGD extends Optimizer {
     @Override
     public void step() {
         for (int i = 0; i < params.size(); i++) {
-            Tensor gradient = params.get(i).grad();
+            Tensor gradient = params.get(i).gradForUpdate();
             if (gradient == null) continue;
             float[] g = Ops.dense(gradient);
             float[] p = paramData(i, g);

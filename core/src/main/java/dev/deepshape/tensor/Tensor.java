@@ -22,6 +22,10 @@ public final class Tensor {
 
     private boolean requiresGrad;
     private Tensor grad;
+    /** Whether {@link #grad()} or {@link #setGrad} let the current gradient out: then its storage is never reused. */
+    private boolean gradHandedOut;
+    /** The storage of a gradient {@link #zeroGrad()} dropped that nobody else saw, for the next backward to write into. */
+    private float[] spareGrad;
     private Node gradFn;
     private String name;
 
@@ -163,12 +167,51 @@ public final class Tensor {
         return this;
     }
 
-    public Tensor grad() { return grad; }
+    public Tensor grad() {
+        gradHandedOut = true;
+        return grad;
+    }
 
-    public void setGrad(Tensor g) { this.grad = g; }
+    public void setGrad(Tensor g) {
+        this.grad = g;
+        gradHandedOut = true;
+    }
 
-    /** Sets the gradient to {@code null}, as PyTorch's {@code zero_grad(set_to_none=True)} does by default. */
-    public void zeroGrad() { this.grad = null; }
+    /**
+     * The gradient, for the optimisers and the autograd engine: unlike {@link #grad()} it does not count as handing
+     * the tensor out, so {@link #zeroGrad()} may keep its storage for the next backward ({@link #takeGradStorage}).
+     * The caller must not keep the tensor past the next {@code zeroGrad}.
+     */
+    public Tensor gradForUpdate() { return grad; }
+
+    /** The autograd engine's {@link #setGrad}: a gradient it made itself, not yet handed to anyone. */
+    public void adoptGrad(Tensor g) {
+        this.grad = g;
+        gradHandedOut = false;
+    }
+
+    /**
+     * Sets the gradient to {@code null}, as PyTorch's {@code zero_grad(set_to_none=True)} does by default. NOTE: when
+     * nobody outside the engine and the optimisers saw the gradient (no {@link #grad()} or {@link #setGrad} since it
+     * was made), its array is kept for {@link #takeGradStorage}: a training step then allocates no new 3.2 MB gradient
+     * for the reference model's RNN input weights, which made most of a step's garbage and so of its collections.
+     */
+    public void zeroGrad() {
+        if (grad != null && !gradHandedOut && grad.offset == 0 && grad.storage.length == numel()) spareGrad = grad.storage;
+        this.grad = null;
+        gradHandedOut = false;
+    }
+
+    /**
+     * An array of {@code n} floats for this parameter's next gradient, whose contents are undefined: the storage of
+     * the gradient {@link #zeroGrad()} last dropped unseen if it has that length, else a new one. For an op's backward
+     * that writes every element of a parameter's gradient (which the engine then adopts as {@code .grad}).
+     */
+    public float[] takeGradStorage(int n) {
+        float[] s = spareGrad;
+        spareGrad = null;
+        return s != null && s.length == n ? s : new float[n];
+    }
 
     public Node gradFn() { return gradFn; }
 

@@ -328,7 +328,7 @@ public final class Trainer {
 
     private boolean gradientsFinite() {
         for (Tensor p : optimizer.params()) {
-            Tensor g = p.grad();
+            Tensor g = p.gradForUpdate(); // read here, not kept: the storage may be reused after zero_grad
             if (g == null) continue;
             for (float v : g.data()) if (!Float.isFinite(v)) return false;
         }
