@@ -193,8 +193,10 @@ public final class Autograd {
         if (leaf.gradForUpdate() == null) {
             // NOTE: copy, so that a later += into the leaf's grad never writes into a tensor the graph still uses; a
             // fresh gradient is used by nothing else, so it is adopted as it is.
-            // An array of a step's Buffers arena goes back to the pool when the step ends, so it is copied, never adopted.
-            boolean adopt = fresh && dense == g && !Buffers.handedOut(g.storage());
+            // An array of a step's Buffers arena goes back to the pool when the step ends, so it is copied, not adopted,
+            // unless the leaf's own storage is the arena's too (a leaf detached from an activation inside the step, as
+            // bench's per-layer timing makes them): that leaf ends with the step, and its gradient can as well.
+            boolean adopt = fresh && dense == g && (!Buffers.handedOut(g.storage()) || Buffers.handedOut(leaf.storage()));
             leaf.adoptGrad(adopt ? new Tensor(g.storage(), leaf.shapeRef()) : new Tensor(dense.data().clone(), leaf.shapeRef()));
         } else {
             float[] acc = leaf.gradForUpdate().data();

@@ -446,7 +446,7 @@ public final class Ops {
         Backends.current().relu(y, in, in.length);
         int[] shape = x.shape();
         Tensor out = new Tensor(y, shape);
-        return record(out, "ReluBackward0", saved("result", out), g -> {
+        return recordFresh(out, "ReluBackward0", saved("result", out), g -> { // dx is new and nothing else holds it
             float[] dx = Buffers.zeros(y.length);
             Backends.current().reluBackward(dx, dense(g), y, y.length);
             return new Tensor[] {new Tensor(dx, shape)};

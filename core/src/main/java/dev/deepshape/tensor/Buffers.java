@@ -26,8 +26,10 @@ import java.util.Set;
  * }</pre>
  *
  * <p>NOTE: nothing handed out inside a scope may be used after it closes: not the graph (no second backward), not
- * the outputs, not a leaf's {@code .grad} (the autograd engine copies instead of adopting an array handed out here,
- * see {@link #handedOut}). Parameters, their gradients and optimiser state never come from here.
+ * the outputs, not the {@code .grad} of a leaf whose own storage was handed out here (a detached activation). A
+ * leaf made outside the scope (a parameter, an input) keeps its {@code .grad}: the autograd engine copies an array
+ * handed out here instead of adopting it for such a leaf (see {@link #handedOut}). Parameters, their gradients and
+ * optimiser state never come from here.
  *
  * <p>Thread-confined: the pool and the scope belong to the thread that opened it; other threads (the backend's
  * workers, an inference thread) get plain {@code new float[n]}. A scope opened inside an open one is a no-op: its

@@ -122,4 +122,23 @@ class BuffersTest {
             assertEquals(8, Buffers.zeros(8).length);
         }
     }
+    @Test
+    void aLeafDetachedFromTheStepTakesItsGradientFromThePoolAParameterDoesNot() {
+        Rng.manualSeed(3);
+        dev.deepshape.nn.Conv2d conv = new dev.deepshape.nn.Conv2d(2, 3, 3, 1, 1);
+        Tensor weight = conv.localParameters().get("weight");
+        Tensor x = Tensor.randn(new Rng(4), 2, 2, 5, 5);
+        float[] detachedGrad;
+        try (Buffers.Scope ignored = Buffers.step()) {
+            Tensor y = conv.forward(x);
+            Tensor leaf = y.detach().requiresGrad(true); // its storage is the step's: it ends with the step
+            assertTrue(Buffers.handedOut(leaf.storage()));
+            Tensor out = new dev.deepshape.nn.Conv2d(3, 2, 3, 1, 1).forward(leaf); // its input gradient: fresh, from the pool
+            out.backward(Tensor.ones(out.shape()));
+            detachedGrad = leaf.gradForUpdate().data();
+            assertTrue(Buffers.handedOut(detachedGrad), "adopted from the pool, not copied");
+            y.backward(leaf.gradForUpdate());
+            assertFalse(Buffers.handedOut(weight.gradForUpdate().data()), "a parameter's gradient outlives the step");
+        }
+    }
 }
