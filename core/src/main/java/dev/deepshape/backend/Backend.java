@@ -129,6 +129,23 @@ public interface Backend {
         ElementwiseKernels.reluBackward(dx, dout, out, n);
     }
 
+    // ---- recurrent cells: the gate nonlinearities and what follows them, after both projections (see RecurrentKernels)
+
+    /** The Elman cell: {@code h = act(h)} in place over (N, H), act = tanh or relu. */
+    default void rnnCellGates(float[] h, boolean relu, int n, int hidden) {
+        RecurrentKernels.rnnGates(h, relu, n, hidden);
+    }
+
+    /** The GRU cell's gates and output, as {@link RecurrentKernels#gruGates}. */
+    default void gruCellGates(float[] hOut, RecurrentKernels.GruSaved saved, float[] gx, float[] gh, float[] hPrev, int n, int hidden) {
+        RecurrentKernels.gruGates(hOut, saved, gx, gh, hPrev, n, hidden);
+    }
+
+    /** The LSTM cell's gates and output, as {@link RecurrentKernels#lstmGates}. */
+    default void lstmCellGates(float[] hcOut, RecurrentKernels.LstmSaved saved, float[] cPrev, int n, int hidden) {
+        RecurrentKernels.lstmGates(hcOut, saved, cPrev, n, hidden);
+    }
+
     // ---- optimiser
 
     /**

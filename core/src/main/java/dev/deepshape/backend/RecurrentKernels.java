@@ -30,10 +30,15 @@ public final class RecurrentKernels {
                                       boolean relu, int n, int hidden) {
         System.arraycopy(gx, 0, hOut, 0, n * hidden);
         hiddenProjection(hOut, hPrev, whh, bhh, n, hidden, hidden);
+        Backends.current().rnnCellGates(hOut, relu, n, hidden);
+    }
+
+    /** The Elman cell's nonlinearity in place: {@code h = act(h)} over (N, H), act = tanh or relu (a NaN stays NaN, as torch.relu). */
+    public static void rnnGates(float[] h, boolean relu, int n, int hidden) {
         Parallel.forRange(n * hidden, ROW_GRAIN * hidden, (i0, i1) -> {
             for (int i = i0; i < i1; i++) {
-                float v = hOut[i];
-                hOut[i] = relu ? (v > 0 ? v : 0f) : (float) Math.tanh(v);
+                float v = h[i];
+                h[i] = relu ? (v <= 0 ? 0f : v) : (float) Math.tanh(v);
             }
         });
     }
@@ -71,6 +76,15 @@ public final class RecurrentKernels {
         int g3 = 3 * hidden;
         float[] gh = Buffers.zeros(n * g3);
         hiddenProjection(gh, hPrev, whh, bhh, n, hidden, g3);
+        Backends.current().gruCellGates(hOut, saved, gx, gh, hPrev, n, hidden);
+    }
+
+    /**
+     * The GRU cell's gates and output from both projections ({@code gx} and {@code gh = hPrev·W_hhᵀ + b_hh}, each
+     * (N, 3H) in (r, z, n) order): {@code hOut} (N, H) and the saved r, z, n and gh_n.
+     */
+    public static void gruGates(float[] hOut, GruSaved saved, float[] gx, float[] gh, float[] hPrev, int n, int hidden) {
+        int g3 = 3 * hidden;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
             for (int b = b0; b < b1; b++) {
                 int row = b * g3;
@@ -139,6 +153,16 @@ public final class RecurrentKernels {
         float[] a = saved.gates;
         System.arraycopy(gx, 0, a, 0, n * g4);
         hiddenProjection(a, hPrev, whh, bhh, n, hidden, g4);
+        Backends.current().lstmCellGates(hcOut, saved, cPrev, n, hidden);
+    }
+
+    /**
+     * The LSTM cell's gates and output from its pre-activations, which {@code saved.gates()} (N, 4H) holds in (i, f,
+     * g, o) order and receives activated: {@code hcOut} (N, 2H) rows [h | c], and the saved tanh(c).
+     */
+    public static void lstmGates(float[] hcOut, LstmSaved saved, float[] cPrev, int n, int hidden) {
+        int g4 = 4 * hidden;
+        float[] a = saved.gates;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
             for (int b = b0; b < b1; b++) {
                 int row = b * g4;
@@ -214,7 +238,7 @@ public final class RecurrentKernels {
     }
 
     /** The logistic function, without overflow for large |v| (same as {@code Ops.sigmoid}). */
-    static float sigmoid(float v) {
+    public static float sigmoid(float v) {
         if (v >= 0) return (float) (1.0 / (1.0 + Math.exp(-v)));
         double e = Math.exp(v);
         return (float) (e / (1.0 + e));

@@ -36,6 +36,22 @@ public class SimdBackend extends ReferenceBackend {
     }
 
     @Override
+    public void rnnCellGates(float[] h, boolean relu, int n, int hidden) {
+        SimdRecurrent.rnnGates(h, relu, n, hidden);
+    }
+
+    @Override
+    public void gruCellGates(float[] hOut, dev.deepshape.backend.RecurrentKernels.GruSaved saved, float[] gx, float[] gh, float[] hPrev,
+                             int n, int hidden) {
+        SimdRecurrent.gruGates(hOut, saved, gx, gh, hPrev, n, hidden);
+    }
+
+    @Override
+    public void lstmCellGates(float[] hcOut, dev.deepshape.backend.RecurrentKernels.LstmSaved saved, float[] cPrev, int n, int hidden) {
+        SimdRecurrent.lstmGates(hcOut, saved, cPrev, n, hidden);
+    }
+
+    @Override
     public void maxPool2dForward(float[] out, int[] indices, float[] x, Pool2dGeometry g) {
         SimdPool.maxPool2dForward(out, indices, x, g);
     }
