@@ -6,13 +6,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Gets the Vector API kernels compiled by C2 while the caller does something else (loading MNIST), on one thread
- * that runs them on one sample of the reference model's shapes for a bounded time.
+ * that runs them on two samples of the reference model's shapes (smaller ones first) for a bounded time.
  *
  * <p>Why: until C2 has compiled a kernel, the Vector API runs its generic Java code (an object per vector operation),
  * 50-100 times slower. Measured on 2 cores (AVX2): the first training steps of an epoch took 3.5, 0.8, 0.5, 0.2,
  * 0.2 s before settling at 0.03-0.04 s, about 5 s per run spent warming up while the second core sat idle during the
  * data loading before them. Nothing here changes a result: its own arrays, no random numbers drawn, and the kernels
- * only take the thread pool for work split over more than one chunk (the pooling kernels), which waits its turn.
+ * take the thread pool for work split over more than one chunk (two samples), which waits its turn.
  */
 final class SimdWarmUp {
     private SimdWarmUp() {}
@@ -36,32 +36,56 @@ final class SimdWarmUp {
         t.start();
     }
 
-    /** The reference model's kernels on one sample, round after round, until {@code budgetNanos} or {@code rounds} are spent. */
+    /**
+     * The reference model's kernels, round after round, until {@code budgetNanos} or {@code rounds} are spent: light
+     * rounds for the first half of the budget, then the model's shapes, and one round of those at the end whatever the
+     * budget (by then compiled, it is quick), so that the branches only the real sizes take are in C2's profile.
+     */
     static void run(long budgetNanos, int rounds) {
-        long end = System.nanoTime() + budgetNanos;
-        Conv2dGeometry conv1 = new Conv2dGeometry(1, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 28, 28);
-        Conv2dGeometry conv2 = new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 14, 14);
-        Conv2dGeometry deconv = Conv2dGeometry.transposed(1, 64, 7, 7, 32, 2, 2, new int[] {2, 2}, new int[] {0, 0}, new int[] {0, 0},
-                new int[] {1, 1}, 1);
-        Pool2dGeometry pool1 = Pool2dGeometry.of(1, 32, 28, 28, new int[] {2, 2}, new int[] {2, 2}, new int[] {0, 0}, new int[] {1, 1}, false);
-        Pool2dGeometry pool2 = Pool2dGeometry.of(1, 64, 14, 14, new int[] {2, 2}, new int[] {2, 2}, new int[] {0, 0}, new int[] {1, 1}, false);
-        float[] image = values(784), c1w = values(288), c1b = values(32), c1 = new float[25088], c1d = new float[25088];
-        float[] p1 = new float[6272], p1i = new float[6272], relu1 = new float[25088], p1d = values(6272), x2d = new float[6272];
-        float[] c2w = values(18432), c2b = values(64), c2 = new float[12544], c2d = values(12544), dw2 = new float[18432];
-        float[] p2 = new float[3136], p2i = new float[3136], relu2 = new float[12544], dw1 = new float[288];
-        float[] dcw = values(8192), dcb = values(32), dc = new float[6272], dcx = new float[3136], dcdw = new float[8192];
-        float[] a = values(64 * 512), b = values(128 * 512), c = new float[64 * 128];
-        float[] c2db = new float[64], c1db = new float[32], dcdb = new float[32], tail = values(3 * SimdGemm.VL + 5), tailOut = new float[tail.length];
+        long start = System.nanoTime(), end = start + budgetNanos;
         // NOTE: first, before the convolutions make the micro-kernel hot enough for C2 (a first compilation that saw
         // only their shapes was thrown away at the first partial tile, 0.1-0.3 s of C2 each time)
         gemmEdges();
+        float[] tail = values(3 * SimdGemm.VL + 5), tailOut = new float[tail.length];
         SimdElementwise.reluRange(tailOut, tail, 0, tail.length); // a length with a scalar tail
+        Round light = new Round(2, 8, 8, 8), full = new Round(2, 32, 64, 32);
         for (int round = 0; round < rounds && (round == 0 || System.nanoTime() < end); round++) {
-            SimdConv.conv2dForward(c1, image, c1w, c1b, conv1);
-            SimdPool.reluMaxPool2dForward(relu1, p1, p1i, c1, pool1);
-            SimdPool.maxPool2dForward(p1, null, c1, pool1); // inference pools first and rectifies after (no indices)
-            SimdConv.conv2dForward(c2, p1, c2w, c2b, conv2);
-            SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2, pool2);
+            (round == 0 || System.nanoTime() < start + budgetNanos / 2 ? light : full).run();
+            SimdElementwise.reluRange(tailOut, tail, 0, tail.length);
+            gemmEdges();
+        }
+        if (rounds > 1) full.run();
+    }
+
+    /**
+     * n samples through the reference model's kernels with c1, c2 and c3 channels out of conv1, conv2 and deconv
+     * (32, 64, 32 in the model). Until C2 has compiled them the kernels run as generic code at a cost that grows with
+     * the work, while what makes C2 compile them is how often they and their loops run: the first rounds take 8
+     * channels each (a 28th of the work of the model's), the later ones the model's own. Two samples, not one: the
+     * kernels split a batch over the pool by samples, and the weight gradients sum their chunks' partial sums, paths
+     * that one sample never takes (C2 compiled them as traps, and the first real batch threw the kernels away).
+     */
+    private record Round(int n, int c1, int c2, int c3) {
+        void run() {
+            Conv2dGeometry conv1 = new Conv2dGeometry(n, 1, 28, 28, c1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 28, 28);
+            Conv2dGeometry conv2 = new Conv2dGeometry(n, c1, 14, 14, c2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 14, 14);
+            Conv2dGeometry deconv = Conv2dGeometry.transposed(n, c2, 7, 7, c3, 2, 2, new int[] {2, 2}, new int[] {0, 0}, new int[] {0, 0},
+                    new int[] {1, 1}, 1);
+            Pool2dGeometry pool1 = Pool2dGeometry.of(n, c1, 28, 28, new int[] {2, 2}, new int[] {2, 2}, new int[] {0, 0}, new int[] {1, 1}, false);
+            Pool2dGeometry pool2 = Pool2dGeometry.of(n, c2, 14, 14, new int[] {2, 2}, new int[] {2, 2}, new int[] {0, 0}, new int[] {1, 1}, false);
+            int a1 = n * c1 * 784, p1n = n * c1 * 196, a2 = n * c2 * 196, p2n = n * c2 * 49, d = n * c3 * 196;
+            float[] image = values(n * 784), c1w = values(c1 * 9), c1b = values(c1), c1o = new float[a1], c1d = new float[a1];
+            float[] p1 = new float[p1n], p1i = new float[p1n], relu1 = new float[a1], p1d = values(p1n), x2d = new float[p1n];
+            float[] c2w = values(c2 * c1 * 9), c2b = values(c2), c2o = new float[a2], c2d = values(a2), dw2 = new float[c2 * c1 * 9];
+            float[] p2 = new float[p2n], p2i = new float[p2n], relu2 = new float[a2], dw1 = new float[c1 * 9];
+            float[] dcw = values(c2 * c3 * 4), dcb = values(c3), dc = new float[d], dcx = new float[p2n], dcdw = new float[c2 * c3 * 4];
+            float[] a = values(64 * 512), b = values(128 * 512), c = new float[64 * 128];
+            float[] c2db = new float[c2], c1db = new float[c1], dcdb = new float[c3];
+            SimdConv.conv2dForward(c1o, image, c1w, c1b, conv1);
+            SimdPool.reluMaxPool2dForward(relu1, p1, p1i, c1o, pool1);
+            SimdPool.maxPool2dForward(p1, null, c1o, pool1); // inference pools first and rectifies after (no indices)
+            SimdConv.conv2dForward(c2o, p1, c2w, c2b, conv2);
+            SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2o, pool2);
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);
             // the bias gradients too, as training asks for them: a branch C2 never saw taken is compiled as a trap,
             // and taking it later throws the compiled kernel away (it is compiled again, 0.1-0.3 s of C2 each)
@@ -70,8 +94,13 @@ final class SimdWarmUp {
             SimdConv.conv2dBackward(x2d, dw2, c2db, c2d, p1, c2w, conv2, true);
             SimdPool.reluMaxPool2dBackward(c1d, p1d, p1, p1i, pool1, true);
             SimdConv.conv2dBackward(null, dw1, c1db, c1d, image, c1w, conv1, false);
-            SimdElementwise.reluRange(tailOut, tail, 0, tail.length);
-            gemmEdges();
+            // the recurrent cells' gates (hidden sizes of the reference model's RNN, GRU and LSTM)
+            float[] gates = values(n * 4 * 128), gateOut = new float[n * 2 * 128];
+            SimdRecurrent.rnnGates(gates, false, n, 128);
+            SimdRecurrent.gruGates(gateOut, new dev.deepshape.backend.RecurrentKernels.GruSaved(new float[n * 64], new float[n * 64],
+                    new float[n * 64], new float[n * 64]), values(n * 192), values(n * 192), values(n * 64), n, 64);
+            SimdRecurrent.lstmGates(gateOut, new dev.deepshape.backend.RecurrentKernels.LstmSaved(values(n * 128), new float[n * 32]),
+                    values(n * 32), n, 32);
             // the products of the recurrent and linear layers: x·Wᵀ, dY·W, dYᵀ·X (small: on this thread)
             SimdGemm.sgemm(false, true, 64, 128, 64, a, 0, 512, b, 0, 512, c, 0, 128, false);
             SimdGemm.sgemm(false, false, 16, 512, 64, c, 0, 128, b, 0, 512, a, 0, 512, false);
