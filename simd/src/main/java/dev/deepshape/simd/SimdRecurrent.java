@@ -5,15 +5,17 @@ import dev.deepshape.backend.RecurrentKernels;
 import dev.deepshape.backend.RecurrentKernels.GruSaved;
 import dev.deepshape.backend.RecurrentKernels.LstmSaved;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The recurrent cells' gate loops with the Vector API: the same formulas as {@link RecurrentKernels#rnnGates},
  * {@link RecurrentKernels#gruGates} and {@link RecurrentKernels#lstmGates} (the oracles), with exp and tanh taken a
- * vector at a time. Java's scalar Math.tanh costs 11-16 ns an element here, the vector one 0.6 ns (the JDK's
- * vectorised math library, within 1 ulp of Math.tanh), so a cell of the reference model (≤ 8192 activations) takes a
- * few microseconds: on the calling thread, where the pool's hand-off alone would cost more. Rows stay apart, so the
+ * vector at a time (polynomials, see {@link #exp}). Java's scalar Math.tanh costs 11-16 ns an element here, a vector
+ * one well under 1 ns, so a cell of the reference model (≤ 8192 activations) takes a few microseconds: on the
+ * calling thread, where the pool's hand-off alone would cost more. Rows stay apart, so the
  * values do not depend on the thread count; a row's last {@code hidden mod VL} elements take the scalar formulas.
  */
 final class SimdRecurrent {
@@ -21,6 +23,7 @@ final class SimdRecurrent {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
+    private static final VectorSpecies<Integer> IS = S.vectorShape().withLanes(int.class);
     /** Activations per chunk below which the gate loops stay on the calling thread. */
     static final int GRAIN = 1 << 15;
 
@@ -30,14 +33,55 @@ final class SimdRecurrent {
 
     /** σ(v) = 1/(1 + e^−v) without overflow: with e = e^−|v|, 1/(1 + e) for v ≥ 0 and e/(1 + e) below (a NaN stays NaN). */
     static FloatVector sigmoid(FloatVector v) {
-        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector e = exp(v.abs().neg());
         FloatVector s = FloatVector.broadcast(S, 1f).div(e.add(1f));
         return s.blend(e.mul(s), v.compare(VectorOperators.LT, 0f));
     }
 
-    static FloatVector tanh(FloatVector v) {
-        return v.lanewise(VectorOperators.TANH);
+    // NOTE: exp and tanh from +, −, ×, fma and bit operations only, not the Vector API's EXP and TANH: those run the
+    // JDK's vectorised math library once C2 has compiled the caller but Math's scalar functions before that, which
+    // differ in the last bit, so a training run's values depended on when the JIT got to the cells (two runs of the
+    // same 300 steps ended with different losses). IEEE arithmetic gives the same bits in both modes.
+
+    /**
+     * e^x, after Cephes' expf (Moshier): x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by a degree-6 polynomial, times 2^n. Below
+     * −87 the result is subnormal, as Math.exp's is (a sigmoid of −88 is 3.6e−39, not 0: times −∞ that is −∞, where 0
+     * would give NaN): 2^n is then taken as 2^(n+64)·2^−64. 0 below −104, +∞ above 88.72 as Math.exp; between 88 and
+     * 88.72 it gives e^88 (the cells need no more: the sigmoid takes e^−|v|, and tanh is 1 long before).
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(-104f).min(88f); // a NaN stays NaN (max and min keep it)
+        FloatVector shifted = xc.mul(LOG2E).add(ROUND); // n in the low mantissa bits: round to nearest
+        FloatVector n = shifted.sub(ROUND);
+        FloatVector r = xc.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO)); // n·LN2_HI is exact (9 significant bits)
+        FloatVector p = r.mul(1.9875691500E-4f).add(1.3981999507E-3f).mul(r).add(8.3334519073E-3f).mul(r).add(4.1665795894E-2f)
+                .mul(r).add(1.6666665459E-1f).mul(r).add(5.0000001201E-1f).mul(r.mul(r)).add(r).add(1f);
+        IntVector ni = shifted.reinterpretAsInts().sub(ROUND_BITS);
+        VectorMask<Integer> tiny = ni.compare(VectorOperators.LT, -63);
+        IntVector bits = ni.add(127).add(IntVector.zero(IS).blend(64, tiny)).lanewise(VectorOperators.LSHL, 23);
+        FloatVector e = p.mul(bits.reinterpretAsFloats()).mul(FloatVector.broadcast(S, 1f).blend(0x1p-64f, tiny.cast(S)));
+        return e.blend(0f, x.compare(VectorOperators.LT, -104f)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88.72f));
     }
+
+    /**
+     * tanh x, after Cephes' tanhf: x + x³·P(x²) for |x| < 0.625, else sign(x)·(1 − 2/(e^{2|x|} + 1)),
+     * which is ±1 once e^{2|x|} is large (±∞ included); a NaN stays NaN.
+     */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector z = x.mul(x);
+        FloatVector small = z.mul(-5.70498872745E-3f).add(2.06390887954E-2f).mul(z).add(-5.37397155531E-2f).mul(z).add(1.33314422036E-1f)
+                .mul(z).add(-3.33332819422E-1f).mul(z).mul(x).add(x);
+        FloatVector a = x.abs();
+        FloatVector large = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.add(a)).add(1f)));
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+        // where x is ±0 it is returned as it is (the polynomial would turn −0 into +0)
+        return small.blend(large, a.compare(VectorOperators.GE, 0.625f).or(x.test(VectorOperators.IS_NAN))).blend(x, x.compare(VectorOperators.EQ, 0f));
+    }
+
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** 1.5·2^23: adding it rounds a float below 2^22 in magnitude to an integer, held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
 
     // h is (N, H): h = act(h), act = tanh or relu (relu: as SimdElementwise, a NaN stays NaN)
     static void rnnGates(float[] h, boolean relu, int n, int hidden) {

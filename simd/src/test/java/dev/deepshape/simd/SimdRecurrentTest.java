@@ -68,6 +68,26 @@ class SimdRecurrentTest {
         });
     }
 
+    @org.junit.jupiter.api.Test
+    void expTanhAndSigmoidAreWithinTwoUlpsOfMathsOnADenseGrid() {
+        int count = 20_000 * SimdRecurrent.VL;
+        float[] x = new float[count];
+        for (int i = 0; i < count; i++) x[i] = -110f + 196f * i / count; // −110 .. 86, step ~0.00061
+        for (String f : new String[] {"exp", "tanh", "sigmoid"}) {
+            for (int i = 0; i < count; i += SimdRecurrent.VL) {
+                jdk.incubator.vector.FloatVector v = jdk.incubator.vector.FloatVector.fromArray(SimdRecurrent.S, x, i);
+                float[] got = (f.equals("exp") ? SimdRecurrent.exp(v) : f.equals("tanh") ? SimdRecurrent.tanh(v) : SimdRecurrent.sigmoid(v)).toArray();
+                for (int k = 0; k < got.length; k++) {
+                    float xi = x[i + k];
+                    float want = f.equals("exp") ? (float) Math.exp(xi) : f.equals("tanh") ? (float) Math.tanh(xi) : RecurrentKernels.sigmoid(xi);
+                    // 2 ulps of the result, or of the smallest normal float where the result is subnormal
+                    double ulps = Math.abs(want - got[k]) / Math.ulp(Math.max(Math.abs(want), Float.MIN_NORMAL));
+                    assertTrue(ulps <= 2, f + "(" + xi + "): expected " + want + " got " + got[k] + " (" + ulps + " ulps)");
+                }
+            }
+        }
+    }
+
     private static GruSaved saved(int n, int hidden) {
         int s = n * hidden;
         return new GruSaved(new float[s], new float[s], new float[s], new float[s]);
