@@ -53,6 +53,21 @@ public interface Backend {
         Conv2dKernels.conv2dForward(out, x, weight, bias, g);
     }
 
+    /**
+     * Inference's {@code max_pool2d(relu(conv2d(x)))}, where no graph keeps the intermediate results: out (N, OC, PH,
+     * PW) receives the max pooling (geometry {@code pg}, over the (N, OC, OH, OW) convolution {@code cg}) of the
+     * rectified convolution, with the values {@link #conv2dForward}, {@link #maxPool2dForward} and {@link #relu} give
+     * one after the other (what this default does). A backend may fuse them sample by sample, so that the
+     * convolution's output never goes to memory whole.
+     */
+    default void conv2dReluMaxPool2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry cg, Pool2dGeometry pg) {
+        float[] y = dev.deepshape.tensor.Buffers.uninitialized(cg.n() * cg.oc() * cg.oh() * cg.ow());
+        conv2dForward(y, x, weight, bias, cg);
+        int outN = pg.n() * pg.c() * pg.oh() * pg.ow();
+        maxPool2dForward(out, null, y, pg);
+        relu(out, out, outN); // ReLU is monotone: pooling first gives the same values (see ConvOps.reluMaxPool2d)
+    }
+
     /** The convolution's gradients: dout is (N, OC, OH, OW); dx, dweight, dbias accumulate with += and may be null. */
     default void conv2dBackward(float[] dx, float[] dweight, float[] dbias, float[] dout, float[] x, float[] weight, Conv2dGeometry g) {
         Conv2dKernels.conv2dBackward(dx, dweight, dbias, dout, x, weight, g);

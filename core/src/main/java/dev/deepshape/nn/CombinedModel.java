@@ -51,9 +51,9 @@ public class CombinedModel extends Module {
      */
     public Tensor forwardTrace(Tensor x, BiConsumer<String, int[]> step) {
         report(step, "Input shape", x);
-        x = pool.forwardRelu(conv1.forward(x), true); // pool(relu(conv1(x))): one fused kernel, ReLU in place on the temporary
+        x = conv1.forwardReluPool(x, pool); // pool(relu(conv1(x))): fused kernels (see Conv2d.forwardReluPool)
         report(step, "After conv1 and pool", x);
-        x = pool.forwardRelu(conv2.forward(x), true); // pool(relu(conv2(x))): one fused kernel, ReLU in place on the temporary
+        x = conv2.forwardReluPool(x, pool);
         report(step, "After conv2 and pool", x);
         x = deconv.forward(x);
         report(step, "After deconv", x);

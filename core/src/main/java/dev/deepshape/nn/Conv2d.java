@@ -90,6 +90,18 @@ public class Conv2d extends ConvModule {
         return ConvOps.conv2d(x, weight, bias, stride, padding, paddingEnd, dilation, groups);
     }
 
+    /**
+     * {@code pool(F.relu(this(x)))}, the reference model's conv-then-pool: the same result as
+     * {@code pool.forwardRelu(forward(x), true)}, through one fused call where no graph is recorded (see
+     * {@link ConvOps#conv2dReluMaxPool2d}).
+     */
+    public Tensor forwardReluPool(Tensor x, MaxPool2d pool) {
+        int[] convOut = shapeRule().outputShape(x.shapeRef());
+        pool.shapeRule().check(convOut);
+        return ConvOps.conv2dReluMaxPool2d(x, weight, bias, stride, padding, paddingEnd, dilation, groups,
+                pool.kernelSize, pool.stride, pool.padding, pool.dilation, pool.ceilMode);
+    }
+
     @Override
     public String extraRepr() {
         StringBuilder s = new StringBuilder(inChannels + ", " + outChannels + ", kernel_size=" + Shapes.str(kernelSize) + ", stride=" + Shapes.str(stride));

@@ -152,4 +152,35 @@ class FusedReluPoolTest {
         var e = assertThrows(IllegalArgumentException.class, () -> new MaxPool2d(2).forwardRelu(x, inplace));
         assertTrue(e.getMessage().contains("in-place"), e.getMessage());
     }
+
+    @org.junit.jupiter.api.Test
+    void convThenReluPoolIsTheThreeOpsWithAndWithoutAGraph() {
+        Rng.manualSeed(21);
+        Conv2d conv = new Conv2d(3, 4, 3, 1, 1);
+        MaxPool2d pool = new MaxPool2d(2, 2);
+        float[] data = Tensor.randn(new Rng(22), 2, 3, 9, 8).toArray();
+        data[40] = Float.NaN; // a NaN keeps its windows NaN, with or without the graph
+        // with a graph: the same nodes and gradients as pool.forwardRelu(conv.forward(x), true)
+        Tensor a = new Tensor(data.clone(), 2, 3, 9, 8).requiresGrad(true);
+        Tensor b = new Tensor(data.clone(), 2, 3, 9, 8).requiresGrad(true);
+        Tensor expected = pool.forwardRelu(conv.forward(a), true);
+        Tensor actual = conv.forwardReluPool(b, pool);
+        assertArrayEquals(expected.toArray(), actual.toArray());
+        assertEquals("MaxPool2DWithIndicesBackward0", actual.gradFn().op());
+        assertEquals("ReluBackward0", actual.gradFn().inputs().getFirst().gradFn().op());
+        assertEquals("ConvolutionBackward0", actual.gradFn().inputs().getFirst().gradFn().inputs().getFirst().gradFn().op());
+        Tensor dy = Tensor.randn(new Rng(23), expected.shape());
+        expected.backward(dy);
+        actual.backward(dy);
+        assertArrayEquals(a.grad().toArray(), b.grad().toArray());
+        // without one: the fused backend call, the same values, no graph
+        try (var ignored = Autograd.noGrad()) {
+            Tensor fused = conv.forwardReluPool(new Tensor(data.clone(), 2, 3, 9, 8), pool);
+            assertArrayEquals(expected.toArray(), fused.toArray());
+            assertEquals(null, fused.gradFn());
+        }
+        // and the layers' shape checks still speak first
+        assertThrows(RuntimeException.class, () -> conv.forwardReluPool(Tensor.zeros(2, 5, 9, 8), pool));
+        assertThrows(RuntimeException.class, () -> conv.forwardReluPool(Tensor.zeros(2, 3, 1, 1), new MaxPool2d(3, 3)));
+    }
 }

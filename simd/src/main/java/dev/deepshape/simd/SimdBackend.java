@@ -36,6 +36,11 @@ public class SimdBackend extends ReferenceBackend {
     }
 
     @Override
+    public void conv2dReluMaxPool2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry cg, Pool2dGeometry pg) {
+        if (!SimdConv.conv2dReluMaxPool2dForward(out, x, weight, bias, cg, pg)) super.conv2dReluMaxPool2dForward(out, x, weight, bias, cg, pg);
+    }
+
+    @Override
     public void rnnCellGates(float[] h, boolean relu, int n, int hidden) {
         SimdRecurrent.rnnGates(h, relu, n, hidden);
     }

@@ -1,6 +1,7 @@
 package dev.deepshape.simd;
 
 import dev.deepshape.backend.Conv2dGeometry;
+import dev.deepshape.backend.Pool2dGeometry;
 import dev.deepshape.backend.Conv2dKernels;
 import dev.deepshape.backend.Parallel;
 import java.util.concurrent.ConcurrentHashMap;
@@ -132,6 +133,32 @@ final class SimdConv {
         }
         Lowering low = lowerings(g)[0];
         convolve(out, g.oc(), x, packForward(weight, bias, g.oc(), low.k()), bias != null, false, g.n(), low);
+    }
+
+    /**
+     * Inference's {@code max_pool2d(relu(conv2d(x)))} sample by sample (see Backend.conv2dReluMaxPool2dForward): each
+     * sample's convolution, a few hundred KB at most, goes to a per-thread buffer and is pooled and rectified from
+     * there, so the batch's convolution output never goes to memory (6.4 MB for the reference model's conv1 and a
+     * batch of 64, written and read back by the pooling). For the per-sample kernels (SimdSmallConv, Winograd) and
+     * 2×2 stride-2 pooling; returns false where it does not apply, or where a sample held NaN or ±∞ (Winograd leaves
+     * those to the direct convolution): the caller then runs the three kernels, which overwrite all of out.
+     */
+    static boolean conv2dReluMaxPool2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g, Pool2dGeometry pg) {
+        if (!supports(g) || !SimdPool.tiles2x2(pg) || pg.n() != g.n() || pg.c() != g.oc() || pg.h() != g.oh() || pg.w() != g.ow()) return false;
+        Pool2dGeometry one = new Pool2dGeometry(1, pg.c(), pg.h(), pg.w(), pg.kh(), pg.kw(), pg.strideH(), pg.strideW(), pg.padH(), pg.padW(),
+                pg.dilH(), pg.dilW(), pg.oh(), pg.ow());
+        int pooled = pg.c() * pg.oh() * pg.ow();
+        SimdWinograd.Sink sink = (sample, y) -> SimdPool.reluMaxPool2x2Sample(out, sample * pooled, y, one);
+        if (SimdSmallConv.supports(g)) {
+            SimdSmallConv.forward(null, x, weight, bias, g, sink);
+            return true;
+        }
+        if (SimdWinograd.supports(g)) {
+            int k = g.c() * 9;
+            return SimdWinograd.convolve(null, x, (o, ci, tap) -> weight[o * k + ci * 9 + tap], bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
+                    sample -> { }, sink);
+        }
+        return false;
     }
 
     /** The forward pass's A: W (m × k), the bias (when not null) one more column against a row of ones in B. */

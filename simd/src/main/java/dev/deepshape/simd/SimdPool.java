@@ -246,6 +246,29 @@ final class SimdPool {
         }
     }
 
+    /** A thread's buffer for {@link #reluMaxPool2x2Sample}: one sample's pooled planes. */
+    private static final ThreadLocal<float[][]> SAMPLE = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * {@code out[at..]} = relu(max pooling of one sample's planes {@code y[0..]}), for the 2×2 stride-2 geometry
+     * {@code one} (n = 1, see {@link #tiles2x2}): the fused inference path's pooling (see SimdConv), which pools
+     * first and rectifies after (ReLU is monotone: the same values, NaN kept). On the calling thread.
+     */
+    static void reluMaxPool2x2Sample(float[] out, int at, float[] y, Pool2dGeometry one) {
+        int len = one.c() * one.oh() * one.ow();
+        float[][] holder = SAMPLE.get();
+        if (holder[0].length < len) holder[0] = new float[len];
+        float[] pooled = holder[0];
+        forward2x2(pooled, null, null, y, one, 0, one.c(), one.c());
+        FloatVector zero = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += VL) {
+            FloatVector v = FloatVector.fromArray(S, pooled, i);
+            v.blend(zero, v.compare(VectorOperators.LE, 0f)).intoArray(out, at + i);
+        }
+        for (; i < len; i++) out[at + i] = pooled[i] <= 0f ? 0f : pooled[i];
+    }
+
     // x is (N, C, H, W), out and indices are (N, C, OH, OW); indices may be null
     static void maxPool2dForward(float[] out, int[] indices, float[] x, Pool2dGeometry g) {
         if (!windowsInside(g)) {

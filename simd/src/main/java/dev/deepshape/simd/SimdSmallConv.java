@@ -82,17 +82,37 @@ final class SimdSmallConv {
 
     // x is (N, C, H, W), weight (OC, C, 3, 3), bias (OC) or null, out (N, OC, H, W)
     static void forward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        forward(out, x, weight, bias, g, null);
+    }
+
+    /**
+     * As {@link #forward(float[], float[], float[], float[], Conv2dGeometry)}, or, with a {@code sink}, each sample's
+     * output (OC, H, W) goes to a per-thread buffer that the sink takes (on the thread that computed it), out unused.
+     */
+    static void forward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g, SimdWinograd.Sink sink) {
         int c = g.c(), h = g.h(), w = g.w(), oc = g.oc(), hw = h * w, plane = paddedPlane(h, w);
         int[] masks = edgeMasks(h, w);
         Parallel.forRange(g.n(), 1, (n0, n1) -> {
             float[] pad = scratch(c * plane);
+            float[] y = sink == null ? out : sampleBuffer(oc * hw);
             for (int n = n0; n < n1; n++) {
                 for (int ci = 0; ci < c; ci++) padPlane(pad, ci * plane, x, (n * c + ci) * hw, h, w);
+                int base = sink == null ? n * oc * hw : 0;
                 for (int o = 0; o < oc; o++) {
-                    forwardPlane(out, (n * oc + o) * hw, pad, plane, weight, o, c, bias == null ? 0f : bias[o], hw, w, masks);
+                    forwardPlane(y, base + o * hw, pad, plane, weight, o, c, bias == null ? 0f : bias[o], hw, w, masks);
                 }
+                if (sink != null) sink.accept(n, y);
             }
         });
+    }
+
+    /** A thread's buffer for one sample's output in {@link #forward}'s fused use. */
+    private static final ThreadLocal<float[][]> SAMPLE = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] sampleBuffer(int size) {
+        float[][] s = SAMPLE.get();
+        if (s[0].length < size) s[0] = new float[size];
+        return s[0];
     }
 
     /**

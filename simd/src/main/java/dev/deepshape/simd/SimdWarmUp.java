@@ -84,6 +84,8 @@ final class SimdWarmUp {
             SimdConv.conv2dForward(c1o, image, c1w, c1b, conv1);
             SimdPool.reluMaxPool2dForward(relu1, p1, p1i, c1o, pool1);
             SimdPool.maxPool2dForward(p1, null, c1o, pool1); // inference pools first and rectifies after (no indices)
+            SimdConv.conv2dReluMaxPool2dForward(p1, image, c1w, c1b, conv1, pool1); // inference's fused conv, ReLU and pool
+            SimdConv.conv2dReluMaxPool2dForward(p2, p1, c2w, c2b, conv2, pool2);
             SimdConv.conv2dForward(c2o, p1, c2w, c2b, conv2);
             SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2o, pool2);
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);

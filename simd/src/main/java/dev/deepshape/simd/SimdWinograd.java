@@ -167,6 +167,7 @@ final class SimdWinograd {
         float[] doutT = new float[0];
         float[] dm = new float[0];
         float[] flat = new float[0];
+        float[] one = new float[0]; // one sample's output, for a sink
         final float[] tile = new float[MR * NR];
     }
 
@@ -179,6 +180,21 @@ final class SimdWinograd {
      */
     static boolean convolve(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
                          boolean accumulate, java.util.function.IntConsumer direct) {
+        return convolve(out, in, weight, bias, n, c, m, h, w, accumulate, direct, null);
+    }
+
+    /** Takes one sample's output, (m, h, w) at {@code y[0..]}, on the thread that computed it (the buffer is reused after). */
+    @FunctionalInterface
+    interface Sink {
+        void accept(int sample, float[] y);
+    }
+
+    /**
+     * {@link #convolve(float[], float[], Kernel3, float[], int, int, int, int, int, boolean, java.util.function.IntConsumer)},
+     * or, with a {@code sink}, each finite sample's output goes to the sink instead of out (which is then unused).
+     */
+    static boolean convolve(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
+                         boolean accumulate, java.util.function.IntConsumer direct, Sink sink) {
         Layout l = Layout.of(c, m, h, w);
         float[] u = transformWeights(weight, c, m, l);
         int inStride = c * h * w, outStride = m * h * w;
@@ -192,6 +208,7 @@ final class SimdWinograd {
             int resSize = m * l.th() * l.resRow();
             if (s.res.length < resSize + 2 * VL) s.res = new float[resSize + 2 * VL];
             if (l.halves() == 2 && s.flat.length < outStride + VL) s.flat = new float[outStride + VL];
+            if (sink != null && s.one.length < outStride) s.one = new float[outStride];
             java.util.Arrays.fill(s.pad, 0, padSize, 0f);
             for (int sample = n0; sample < n1; sample++) {
                 // NOTE: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞
@@ -210,7 +227,12 @@ final class SimdWinograd {
                     multiply(s.prod, u, s.v, l, (v1 - v0) * VL, s.tile);
                     transformOutput(s.res, s.prod, bias, l, v0, v1);
                 }
-                emit(out, sample * outStride, s.res, s.flat, l, accumulate);
+                if (sink == null) {
+                    emit(out, sample * outStride, s.res, s.flat, l, accumulate);
+                } else {
+                    emit(s.one, 0, s.res, s.flat, l, false);
+                    sink.accept(sample, s.one);
+                }
             }
         });
         return allFinite.get();
