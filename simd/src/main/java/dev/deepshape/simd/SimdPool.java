@@ -116,9 +116,9 @@ final class SimdPool {
      * later) as long as it reads inside src and writes below {@code limit}, the first plane another thread may own;
      * where it cannot, the row ends one window at a time.
      */
-    private static void forward2x2(float[] out, int[] indices, float[] indicesF, float[] src, Pool2dGeometry g, int p0, int p1, int limit) {
+    private static void forward2x2(float[] out, int outBase, int[] indices, float[] indicesF, float[] src, Pool2dGeometry g, int p0, int p1, int limit) {
         int w = g.w(), ow = g.ow(), oh = g.oh(), inPlane = g.h() * w, outPlane = oh * ow;
-        int srcEnd = g.n() * g.c() * inPlane, outEnd = limit * outPlane;
+        int srcEnd = g.n() * g.c() * inPlane, outEnd = outBase + limit * outPlane;
         FloatVector twiceIota = FloatVector.fromArray(S, TWICE_IOTA, 0);
         FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f);
         FloatVector belowLeft = FloatVector.broadcast(S, w), belowRight = FloatVector.broadcast(S, w + 1);
@@ -126,7 +126,7 @@ final class SimdPool {
         // nested loop's entry costs more than the vector itself
         for (int p = p0, oy = 0, ox = 0; p < p1; ) {
             int rowAt = 2 * oy * w + 2 * ox;           // the first window's top-left element, within the plane
-            int t = p * inPlane + rowAt, o = p * outPlane + oy * ow + ox;
+            int t = p * inPlane + rowAt, o = outBase + p * outPlane + oy * ow + ox;
             if (ox + VL <= ow || (o + VL <= outEnd && t + w + 2 * VL <= srcEnd)) {
                 int b = t + w;
                 FloatVector t0 = FloatVector.fromArray(S, src, t), t1 = FloatVector.fromArray(S, src, t + VL);
@@ -246,27 +246,16 @@ final class SimdPool {
         }
     }
 
-    /** A thread's buffer for {@link #reluMaxPool2x2Sample}: one sample's pooled planes. */
-    private static final ThreadLocal<float[][]> SAMPLE = ThreadLocal.withInitial(() -> new float[1][0]);
-
     /**
      * {@code out[at..]} = relu(max pooling of one sample's planes {@code y[0..]}), for the 2×2 stride-2 geometry
      * {@code one} (n = 1, see {@link #tiles2x2}): the fused inference path's pooling (see SimdConv), which pools
      * first and rectifies after (ReLU is monotone: the same values, NaN kept). On the calling thread.
+     * NOTE: only methods that training has made hot already (the pooling loop, the ReLU): a Vector API loop of its
+     * own here ran as generic code for the test pass's first batches, 2-3 times slower.
      */
     static void reluMaxPool2x2Sample(float[] out, int at, float[] y, Pool2dGeometry one) {
-        int len = one.c() * one.oh() * one.ow();
-        float[][] holder = SAMPLE.get();
-        if (holder[0].length < len) holder[0] = new float[len];
-        float[] pooled = holder[0];
-        forward2x2(pooled, null, null, y, one, 0, one.c(), one.c());
-        FloatVector zero = FloatVector.zero(S);
-        int i = 0;
-        for (int bound = S.loopBound(len); i < bound; i += VL) {
-            FloatVector v = FloatVector.fromArray(S, pooled, i);
-            v.blend(zero, v.compare(VectorOperators.LE, 0f)).intoArray(out, at + i);
-        }
-        for (; i < len; i++) out[at + i] = pooled[i] <= 0f ? 0f : pooled[i];
+        forward2x2(out, at, null, null, y, one, 0, one.c(), one.c());
+        SimdElementwise.reluRange(out, out, at, at + one.c() * one.oh() * one.ow());
     }
 
     // x is (N, C, H, W), out and indices are (N, C, OH, OW); indices may be null
@@ -276,7 +265,7 @@ final class SimdPool {
             return;
         }
         if (tiles2x2(g)) {
-            Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> forward2x2(out, indices, null, x, g, p0, p1, p1));
+            Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> forward2x2(out, 0, indices, null, x, g, p0, p1, p1));
             return;
         }
         forward(null, out, indices, null, x, g);
@@ -296,7 +285,7 @@ final class SimdPool {
                 for (int q0 = p0, step = Math.max(1, 2048 / inPlane); q0 < p1; q0 += step) {
                     int q1 = Math.min(p1, q0 + step);
                     SimdElementwise.reluRange(relu, x, q0 * inPlane, q1 * inPlane);
-                    forward2x2(out, null, indices, relu, g, q0, q1, p1);
+                    forward2x2(out, 0, null, indices, relu, g, q0, q1, p1);
                 }
             });
             return;

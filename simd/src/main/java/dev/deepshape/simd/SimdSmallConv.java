@@ -92,18 +92,29 @@ final class SimdSmallConv {
     static void forward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g, SimdWinograd.Sink sink) {
         int c = g.c(), h = g.h(), w = g.w(), oc = g.oc(), hw = h * w, plane = paddedPlane(h, w);
         int[] masks = edgeMasks(h, w);
-        Parallel.forRange(g.n(), 1, (n0, n1) -> {
-            float[] pad = scratch(c * plane);
-            float[] y = sink == null ? out : sampleBuffer(oc * hw);
-            for (int n = n0; n < n1; n++) {
-                for (int ci = 0; ci < c; ci++) padPlane(pad, ci * plane, x, (n * c + ci) * hw, h, w);
-                int base = sink == null ? n * oc * hw : 0;
-                for (int o = 0; o < oc; o++) {
-                    forwardPlane(y, base + o * hw, pad, plane, weight, o, c, bias == null ? 0f : bias[o], hw, w, masks);
+        // NOTE: two lambdas, not one with a branch on the sink (see SimdWinograd.convolve)
+        if (sink == null) {
+            Parallel.forRange(g.n(), 1, (n0, n1) -> {
+                float[] pad = scratch(c * plane);
+                for (int n = n0; n < n1; n++) forwardSample(out, n * oc * hw, pad, plane, x, n, weight, bias, g, masks);
+            });
+        } else {
+            Parallel.forRange(g.n(), 1, (n0, n1) -> {
+                float[] pad = scratch(c * plane), y = sampleBuffer(oc * hw);
+                for (int n = n0; n < n1; n++) {
+                    forwardSample(y, 0, pad, plane, x, n, weight, bias, g, masks);
+                    sink.accept(n, y);
                 }
-                if (sink != null) sink.accept(n, y);
-            }
-        });
+            });
+        }
+    }
+
+    /** Sample n's output planes into {@code y[base..]}. */
+    private static void forwardSample(float[] y, int base, float[] pad, int plane, float[] x, int n, float[] weight, float[] bias,
+                                      Conv2dGeometry g, int[] masks) {
+        int c = g.c(), h = g.h(), w = g.w(), hw = h * w;
+        for (int ci = 0; ci < c; ci++) padPlane(pad, ci * plane, x, (n * c + ci) * hw, h, w);
+        for (int o = 0; o < g.oc(); o++) forwardPlane(y, base + o * hw, pad, plane, weight, o, c, bias == null ? 0f : bias[o], hw, w, masks);
     }
 
     /** A thread's buffer for one sample's output in {@link #forward}'s fused use. */

@@ -199,43 +199,66 @@ final class SimdWinograd {
         float[] u = transformWeights(weight, c, m, l);
         int inStride = c * h * w, outStride = m * h * w;
         java.util.concurrent.atomic.AtomicBoolean allFinite = new java.util.concurrent.atomic.AtomicBoolean(true);
-        Parallel.forRange(n, 1, (n0, n1) -> {
-            Scratch s = SCRATCH.get();
-            int padSize = c * l.plane() + 2 * NR;
-            if (s.pad.length < padSize) s.pad = new float[padSize];
-            if (s.v.length < 16 * l.vStride()) s.v = new float[16 * l.vStride()];
-            if (s.prod.length < 16 * l.mStride()) s.prod = new float[16 * l.mStride()];
-            int resSize = m * l.th() * l.resRow();
-            if (s.res.length < resSize + 2 * VL) s.res = new float[resSize + 2 * VL];
-            if (l.halves() == 2 && s.flat.length < outStride + VL) s.flat = new float[outStride + VL];
-            if (sink != null && s.one.length < outStride) s.one = new float[outStride];
-            java.util.Arrays.fill(s.pad, 0, padSize, 0f);
-            for (int sample = n0; sample < n1; sample++) {
-                // NOTE: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞
-                // = NaN in outputs whose windows do not hold it): a sample with NaN or ±∞ runs the direct convolution
-                if (!finite(in, sample * inStride, (sample + 1) * inStride)) {
-                    allFinite.set(false);
-                    direct.accept(sample);
-                    continue;
+        // NOTE: two lambdas, not one with a branch on the sink: training runs the first thousands of times before
+        // inference runs the second, and a branch C2 had never seen taken was compiled as a trap that threw the whole
+        // compiled loop away at the first batch of the test pass
+        if (sink == null) {
+            Parallel.forRange(n, 1, (n0, n1) -> {
+                Scratch s = scratch(l, c, m, h, w, false);
+                for (int sample = n0; sample < n1; sample++) {
+                    if (convolveSample(s, l, u, bias, in, sample, inStride, allFinite, direct)) emit(out, sample * outStride, s.res, s.flat, l, accumulate);
                 }
-                l.copyIn(s.pad, in, sample * inStride);
-                // NOTE: panel by panel (NR tiles): its V (16 × c × NR) and M (16 × m × NR) stay in L1/L2 between the
-                // three steps, where a whole sample's (128 and 256 KB for conv2) went out to L3 and back
-                for (int q = 0; q < l.panels(); q++) {
-                    int v0 = q * NR / VL, v1 = Math.min(l.vectors(), v0 + NR / VL);
-                    transformInput(s.v, s.pad, l, v0, v1, NR, l.vStride());
-                    multiply(s.prod, u, s.v, l, (v1 - v0) * VL, s.tile);
-                    transformOutput(s.res, s.prod, bias, l, v0, v1);
-                }
-                if (sink == null) {
-                    emit(out, sample * outStride, s.res, s.flat, l, accumulate);
-                } else {
+            });
+        } else {
+            Parallel.forRange(n, 1, (n0, n1) -> {
+                Scratch s = scratch(l, c, m, h, w, true);
+                for (int sample = n0; sample < n1; sample++) {
+                    if (!convolveSample(s, l, u, bias, in, sample, inStride, allFinite, direct)) continue;
                     emit(s.one, 0, s.res, s.flat, l, false);
                     sink.accept(sample, s.one);
                 }
-            }
-        });
+            });
+        }
         return allFinite.get();
+    }
+
+    /** The calling thread's buffers, sized for the layout (and one sample's output with {@code one}); the padding zeroed. */
+    private static Scratch scratch(Layout l, int c, int m, int h, int w, boolean one) {
+        Scratch s = SCRATCH.get();
+        int padSize = c * l.plane() + 2 * NR, outStride = m * h * w;
+        if (s.pad.length < padSize) s.pad = new float[padSize];
+        if (s.v.length < 16 * l.vStride()) s.v = new float[16 * l.vStride()];
+        if (s.prod.length < 16 * l.mStride()) s.prod = new float[16 * l.mStride()];
+        int resSize = m * l.th() * l.resRow();
+        if (s.res.length < resSize + 2 * VL) s.res = new float[resSize + 2 * VL];
+        if (l.halves() == 2 && s.flat.length < outStride + VL) s.flat = new float[outStride + VL];
+        if (one && s.one.length < outStride) s.one = new float[outStride];
+        java.util.Arrays.fill(s.pad, 0, padSize, 0f);
+        return s;
+    }
+
+    /**
+     * One sample's output rows into {@code s.res}; returns false (and leaves the sample to {@code direct}) where it
+     * holds NaN or ±∞: the transforms subtract values a window's output never mixes (an ∞ in the tile gives ∞ − ∞ =
+     * NaN in outputs whose windows do not hold it).
+     */
+    private static boolean convolveSample(Scratch s, Layout l, float[] u, float[] bias, float[] in, int sample, int inStride,
+                                          java.util.concurrent.atomic.AtomicBoolean allFinite, java.util.function.IntConsumer direct) {
+        if (!finite(in, sample * inStride, (sample + 1) * inStride)) {
+            allFinite.set(false);
+            direct.accept(sample);
+            return false;
+        }
+        l.copyIn(s.pad, in, sample * inStride);
+        // NOTE: panel by panel (NR tiles): its V (16 × c × NR) and M (16 × m × NR) stay in L1/L2 between the three
+        // steps, where a whole sample's (128 and 256 KB for conv2) went out to L3 and back
+        for (int q = 0; q < l.panels(); q++) {
+            int v0 = q * NR / VL, v1 = Math.min(l.vectors(), v0 + NR / VL);
+            transformInput(s.v, s.pad, l, v0, v1, NR, l.vStride());
+            multiply(s.prod, u, s.v, l, (v1 - v0) * VL, s.tile);
+            transformOutput(s.res, s.prod, bias, l, v0, v1);
+        }
+        return true;
     }
 
     /**
