@@ -44,6 +44,14 @@ public class Sequential extends Module {
         for (int i = 0; i < layers.size(); i++) {
             Module m = layers.get(i);
             // exact classes: a subclass may change what forward does
+            if (m.getClass() == Conv2d.class && i + 2 < layers.size() && layers.get(i + 1).getClass() == ReLU.class
+                    && layers.get(i + 2).getClass() == MaxPool2d.class) {
+                // pool(relu(conv(x))): the same values and graph as below (the ReLU in place on the convolution's
+                // fresh output), and one fused call where no graph is recorded (Conv2d.forwardReluPool)
+                x = ((Conv2d) m).forwardReluPool(x, (MaxPool2d) layers.get(i + 2));
+                i += 2;
+                continue;
+            }
             if (m.getClass() == ReLU.class && i + 1 < layers.size() && layers.get(i + 1).getClass() == MaxPool2d.class) {
                 MaxPool2d pool = (MaxPool2d) layers.get(i + 1);
                 // pool(relu(x)) as one fused kernel: the same values and graph. The ReLU may overwrite x when x is the

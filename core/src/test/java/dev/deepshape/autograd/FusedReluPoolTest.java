@@ -126,6 +126,14 @@ class FusedReluPoolTest {
         assertArrayEquals(results[1], results[0]);
         assertEquals(graphs[1], graphs[0]);
         assertEquals("MaxPool2DWithIndicesBackward0 ReluBackward0 MaxPool2DWithIndicesBackward0 ReluBackward0 ConvolutionBackward0 ", graphs[0]);
+        // without a graph, conv + ReLU + pool is one fused call: the same values
+        Rng.manualSeed(21);
+        dev.deepshape.nn.Sequential seq = new dev.deepshape.nn.Sequential(new Conv2d(2, 3, 3, 1, 1), new dev.deepshape.nn.ReLU(),
+                new MaxPool2d(2), new dev.deepshape.nn.ReLU(), new MaxPool2d(2));
+        Tensor x = Tensor.randn(new Rng(22), 2, 2, 8, 8);
+        try (var ignored = Autograd.noGrad()) {
+            assertArrayEquals(unfused(seq, x).toArray(), seq.forward(x).toArray());
+        }
     }
 
     private static Tensor unfused(dev.deepshape.nn.Sequential seq, Tensor x) {
