@@ -161,6 +161,17 @@ public interface Backend {
         RecurrentKernels.lstmGates(hcOut, saved, cPrev, n, hidden);
     }
 
+    /** The GRU cell's gates backward, as {@link RecurrentKernels#gruGatesBackward}. */
+    default void gruCellGatesBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, RecurrentKernels.GruSaved saved, float[] hPrev,
+                                      int n, int hidden) {
+        RecurrentKernels.gruGatesBackward(dgh, dgx, dhPrev, dh, saved, hPrev, n, hidden);
+    }
+
+    /** The LSTM cell's gates backward, as {@link RecurrentKernels#lstmGatesBackward}. */
+    default void lstmCellGatesBackward(float[] dpre, float[] dcPrev, float[] dhc, RecurrentKernels.LstmSaved saved, float[] cPrev, int n, int hidden) {
+        RecurrentKernels.lstmGatesBackward(dpre, dcPrev, dhc, saved, cPrev, n, hidden);
+    }
+
     // ---- optimiser
 
     /**

@@ -109,6 +109,16 @@ public final class RecurrentKernels {
         int g3 = 3 * hidden;
         // dgh is the gradient of gh = hPrev·W_hhᵀ + b_hh; dgx differs from it only in the n block (no r there)
         float[] dgh = Buffers.zeros(n * g3);
+        Backends.current().gruCellGatesBackward(dgh, dgx, dhPrev, dh, saved, hPrev, n, hidden);
+        hiddenProjectionBackward(dhPrev, dwhh, dbhh, dgh, hPrev, whh, n, hidden, g3);
+    }
+
+    /**
+     * The GRU gates' backward, elementwise: dgh (N, 3H) receives the gradient of gh = hPrev·W_hhᵀ + b_hh, dgx (or
+     * null) gains that of gx, dhPrev (or null) the direct path's d·z; the hidden projection's part is the caller's.
+     */
+    public static void gruGatesBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, GruSaved saved, float[] hPrev, int n, int hidden) {
+        int g3 = 3 * hidden;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
             for (int b = b0; b < b1; b++) {
                 int row = b * g3;
@@ -131,7 +141,6 @@ public final class RecurrentKernels {
                 }
             }
         });
-        hiddenProjectionBackward(dhPrev, dwhh, dbhh, dgh, hPrev, whh, n, hidden, g3);
     }
 
     // ================================================================ LSTM
@@ -193,6 +202,18 @@ public final class RecurrentKernels {
         int g4 = 4 * hidden;
         float[] a = saved.gates;
         float[] dpre = Buffers.zeros(n * g4);
+        Backends.current().lstmCellGatesBackward(dpre, dcPrev, dhc, saved, cPrev, n, hidden);
+        if (dgx != null) for (int i = 0; i < n * g4; i++) dgx[i] += dpre[i];
+        hiddenProjectionBackward(dhPrev, dwhh, dbhh, dpre, hPrev, whh, n, hidden, g4);
+    }
+
+    /**
+     * The LSTM gates' backward, elementwise: dpre (N, 4H) receives the gradient of the (i, f, g, o) pre-activations
+     * from dhc's rows [dh | dc], and dcPrev (or null) gains the path through f ⊙ cPrev.
+     */
+    public static void lstmGatesBackward(float[] dpre, float[] dcPrev, float[] dhc, LstmSaved saved, float[] cPrev, int n, int hidden) {
+        int g4 = 4 * hidden;
+        float[] a = saved.gates;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
             for (int b = b0; b < b1; b++) {
                 int row = b * g4;
@@ -211,8 +232,6 @@ public final class RecurrentKernels {
                 }
             }
         });
-        if (dgx != null) for (int i = 0; i < n * g4; i++) dgx[i] += dpre[i];
-        hiddenProjectionBackward(dhPrev, dwhh, dbhh, dpre, hPrev, whh, n, hidden, g4);
     }
 
     // ================================================================ shared: the hidden projection

@@ -52,6 +52,18 @@ public class SimdBackend extends ReferenceBackend {
     }
 
     @Override
+    public void gruCellGatesBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, dev.deepshape.backend.RecurrentKernels.GruSaved saved,
+                                     float[] hPrev, int n, int hidden) {
+        SimdRecurrent.gruGatesBackward(dgh, dgx, dhPrev, dh, saved, hPrev, n, hidden);
+    }
+
+    @Override
+    public void lstmCellGatesBackward(float[] dpre, float[] dcPrev, float[] dhc, dev.deepshape.backend.RecurrentKernels.LstmSaved saved,
+                                      float[] cPrev, int n, int hidden) {
+        SimdRecurrent.lstmGatesBackward(dpre, dcPrev, dhc, saved, cPrev, n, hidden);
+    }
+
+    @Override
     public void lstmCellGates(float[] hcOut, dev.deepshape.backend.RecurrentKernels.LstmSaved saved, float[] cPrev, int n, int hidden) {
         SimdRecurrent.lstmGates(hcOut, saved, cPrev, n, hidden);
     }

@@ -86,94 +86,186 @@ final class SimdRecurrent {
     // h is (N, H): h = act(h), act = tanh or relu (relu: as SimdElementwise, a NaN stays NaN)
     static void rnnGates(float[] h, boolean relu, int n, int hidden) {
         Parallel.forRange(n, rowGrain(hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) {
-                int row = b * hidden, j = 0;
-                if (relu) {
-                    SimdElementwise.reluRange(h, h, row, row + hidden);
-                    continue;
-                }
-                for (int bound = S.loopBound(hidden); j < bound; j += VL) tanh(FloatVector.fromArray(S, h, row + j)).intoArray(h, row + j);
-                for (; j < hidden; j++) h[row + j] = (float) Math.tanh(h[row + j]);
-            }
+            for (int b = b0; b < b1; b++) rnnRow(h, relu, b * hidden, hidden);
         });
+    }
+
+    // NOTE: a method per row, not the loop over rows in the pool's lambda: C2 compiles a method once it has run a few
+    // thousand times, and the lambda ran once a training step, so for the first 300-500 steps the gates ran as C1
+    // code, where every vector operation allocates (steps 150-300 of an epoch were 0.8 ms slower than with scalar gates)
+    private static void rnnRow(float[] h, boolean relu, int row, int hidden) {
+        if (relu) {
+            SimdElementwise.reluRange(h, h, row, row + hidden);
+            return;
+        }
+        int j = 0;
+        for (int bound = S.loopBound(hidden); j < bound; j += VL) tanh(FloatVector.fromArray(S, h, row + j)).intoArray(h, row + j);
+        for (; j < hidden; j++) h[row + j] = (float) Math.tanh(h[row + j]);
     }
 
     // gx and gh are (N, 3H) in (r, z, n) order, hPrev and hOut (N, H); see RecurrentKernels.gruGates
     static void gruGates(float[] hOut, GruSaved saved, float[] gx, float[] gh, float[] hPrev, int n, int hidden) {
-        int g3 = 3 * hidden;
         float[] sr = saved.r(), sz = saved.z(), sn = saved.n(), sghn = saved.ghn();
         Parallel.forRange(n, rowGrain(3 * hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) {
-                int row = b * g3, out = b * hidden, j = 0;
-                for (int bound = S.loopBound(hidden); j < bound; j += VL) {
-                    int o = out + j;
-                    FloatVector r = sigmoid(FloatVector.fromArray(S, gx, row + j).add(FloatVector.fromArray(S, gh, row + j)));
-                    FloatVector z = sigmoid(FloatVector.fromArray(S, gx, row + hidden + j).add(FloatVector.fromArray(S, gh, row + hidden + j)));
-                    FloatVector ghn = FloatVector.fromArray(S, gh, row + 2 * hidden + j);
-                    FloatVector c = tanh(FloatVector.fromArray(S, gx, row + 2 * hidden + j).add(r.mul(ghn)));
-                    // (1 − z)·c + z·hPrev, in that order (as the scalar formula rounds it)
-                    z.neg().add(1f).mul(c).add(z.mul(FloatVector.fromArray(S, hPrev, o))).intoArray(hOut, o);
-                    r.intoArray(sr, o);
-                    z.intoArray(sz, o);
-                    c.intoArray(sn, o);
-                    ghn.intoArray(sghn, o);
-                }
-                for (; j < hidden; j++) {
-                    int o = out + j;
-                    float r = RecurrentKernels.sigmoid(gx[row + j] + gh[row + j]);
-                    float z = RecurrentKernels.sigmoid(gx[row + hidden + j] + gh[row + hidden + j]);
-                    float ghn = gh[row + 2 * hidden + j];
-                    float c = (float) Math.tanh(gx[row + 2 * hidden + j] + r * ghn);
-                    hOut[o] = (1 - z) * c + z * hPrev[o];
-                    sr[o] = r;
-                    sz[o] = z;
-                    sn[o] = c;
-                    sghn[o] = ghn;
-                }
-            }
+            for (int b = b0; b < b1; b++) gruRow(hOut, sr, sz, sn, sghn, gx, gh, hPrev, b, hidden);
         });
+    }
+
+    private static void gruRow(float[] hOut, float[] sr, float[] sz, float[] sn, float[] sghn, float[] gx, float[] gh, float[] hPrev, int b, int hidden) {
+        int row = b * 3 * hidden, out = b * hidden, j = 0;
+        for (int bound = S.loopBound(hidden); j < bound; j += VL) {
+            int o = out + j;
+            FloatVector r = sigmoid(FloatVector.fromArray(S, gx, row + j).add(FloatVector.fromArray(S, gh, row + j)));
+            FloatVector z = sigmoid(FloatVector.fromArray(S, gx, row + hidden + j).add(FloatVector.fromArray(S, gh, row + hidden + j)));
+            FloatVector ghn = FloatVector.fromArray(S, gh, row + 2 * hidden + j);
+            FloatVector c = tanh(FloatVector.fromArray(S, gx, row + 2 * hidden + j).add(r.mul(ghn)));
+            // (1 − z)·c + z·hPrev, in that order (as the scalar formula rounds it)
+            z.neg().add(1f).mul(c).add(z.mul(FloatVector.fromArray(S, hPrev, o))).intoArray(hOut, o);
+            r.intoArray(sr, o);
+            z.intoArray(sz, o);
+            c.intoArray(sn, o);
+            ghn.intoArray(sghn, o);
+        }
+        for (; j < hidden; j++) {
+            int o = out + j;
+            float r = RecurrentKernels.sigmoid(gx[row + j] + gh[row + j]);
+            float z = RecurrentKernels.sigmoid(gx[row + hidden + j] + gh[row + hidden + j]);
+            float ghn = gh[row + 2 * hidden + j];
+            float c = (float) Math.tanh(gx[row + 2 * hidden + j] + r * ghn);
+            hOut[o] = (1 - z) * c + z * hPrev[o];
+            sr[o] = r;
+            sz[o] = z;
+            sn[o] = c;
+            sghn[o] = ghn;
+        }
     }
 
     // saved.gates (N, 4H) holds the (i, f, g, o) pre-activations and receives the gates; hcOut rows are [h | c]
     static void lstmGates(float[] hcOut, LstmSaved saved, float[] cPrev, int n, int hidden) {
-        int g4 = 4 * hidden;
         float[] a = saved.gates(), tanhC = saved.tanhC();
         Parallel.forRange(n, rowGrain(4 * hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) {
-                int row = b * g4, out = b * hidden, hc = 2 * out, j = 0;
-                for (int bound = S.loopBound(hidden); j < bound; j += VL) {
-                    int o = out + j;
-                    FloatVector ig = sigmoid(FloatVector.fromArray(S, a, row + j));
-                    FloatVector fg = sigmoid(FloatVector.fromArray(S, a, row + hidden + j));
-                    FloatVector gg = tanh(FloatVector.fromArray(S, a, row + 2 * hidden + j));
-                    FloatVector og = sigmoid(FloatVector.fromArray(S, a, row + 3 * hidden + j));
-                    ig.intoArray(a, row + j);
-                    fg.intoArray(a, row + hidden + j);
-                    gg.intoArray(a, row + 2 * hidden + j);
-                    og.intoArray(a, row + 3 * hidden + j);
-                    FloatVector c = fg.mul(FloatVector.fromArray(S, cPrev, o)).add(ig.mul(gg));
-                    FloatVector tc = tanh(c);
-                    tc.intoArray(tanhC, o);
-                    og.mul(tc).intoArray(hcOut, hc + j);
-                    c.intoArray(hcOut, hc + hidden + j);
-                }
-                for (; j < hidden; j++) {
-                    int o = out + j;
-                    float ig = RecurrentKernels.sigmoid(a[row + j]);
-                    float fg = RecurrentKernels.sigmoid(a[row + hidden + j]);
-                    float gg = (float) Math.tanh(a[row + 2 * hidden + j]);
-                    float og = RecurrentKernels.sigmoid(a[row + 3 * hidden + j]);
-                    a[row + j] = ig;
-                    a[row + hidden + j] = fg;
-                    a[row + 2 * hidden + j] = gg;
-                    a[row + 3 * hidden + j] = og;
-                    float c = fg * cPrev[o] + ig * gg;
-                    float tc = (float) Math.tanh(c);
-                    tanhC[o] = tc;
-                    hcOut[hc + j] = og * tc;
-                    hcOut[hc + hidden + j] = c;
-                }
-            }
+            for (int b = b0; b < b1; b++) lstmRow(hcOut, a, tanhC, cPrev, b, hidden);
         });
+    }
+
+    private static void lstmRow(float[] hcOut, float[] a, float[] tanhC, float[] cPrev, int b, int hidden) {
+        int row = b * 4 * hidden, out = b * hidden, hc = 2 * out, j = 0;
+        for (int bound = S.loopBound(hidden); j < bound; j += VL) {
+            int o = out + j;
+            FloatVector ig = sigmoid(FloatVector.fromArray(S, a, row + j));
+            FloatVector fg = sigmoid(FloatVector.fromArray(S, a, row + hidden + j));
+            FloatVector gg = tanh(FloatVector.fromArray(S, a, row + 2 * hidden + j));
+            FloatVector og = sigmoid(FloatVector.fromArray(S, a, row + 3 * hidden + j));
+            ig.intoArray(a, row + j);
+            fg.intoArray(a, row + hidden + j);
+            gg.intoArray(a, row + 2 * hidden + j);
+            og.intoArray(a, row + 3 * hidden + j);
+            FloatVector c = fg.mul(FloatVector.fromArray(S, cPrev, o)).add(ig.mul(gg));
+            FloatVector tc = tanh(c);
+            tc.intoArray(tanhC, o);
+            og.mul(tc).intoArray(hcOut, hc + j);
+            c.intoArray(hcOut, hc + hidden + j);
+        }
+        for (; j < hidden; j++) {
+            int o = out + j;
+            float ig = RecurrentKernels.sigmoid(a[row + j]);
+            float fg = RecurrentKernels.sigmoid(a[row + hidden + j]);
+            float gg = (float) Math.tanh(a[row + 2 * hidden + j]);
+            float og = RecurrentKernels.sigmoid(a[row + 3 * hidden + j]);
+            a[row + j] = ig;
+            a[row + hidden + j] = fg;
+            a[row + 2 * hidden + j] = gg;
+            a[row + 3 * hidden + j] = og;
+            float c = fg * cPrev[o] + ig * gg;
+            float tc = (float) Math.tanh(c);
+            tanhC[o] = tc;
+            hcOut[hc + j] = og * tc;
+            hcOut[hc + hidden + j] = c;
+        }
+    }
+
+    // the gates' backward: the scalar formulas' operations in their order (no FMA), so the same bits as
+    // RecurrentKernels.gruGatesBackward and lstmGatesBackward
+
+    // see RecurrentKernels.gruGatesBackward: dgh (N, 3H) is written, dgx (N, 3H) and dhPrev (N, H) gain (each may be null)
+    static void gruGatesBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, GruSaved saved, float[] hPrev, int n, int hidden) {
+        float[] sr = saved.r(), sz = saved.z(), sn = saved.n(), sghn = saved.ghn();
+        Parallel.forRange(n, rowGrain(3 * hidden), (b0, b1) -> {
+            for (int b = b0; b < b1; b++) gruRowBackward(dgh, dgx, dhPrev, dh, sr, sz, sn, sghn, hPrev, b, hidden);
+        });
+    }
+
+    private static void gruRowBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, float[] sr, float[] sz, float[] sn, float[] sghn, float[] hPrev, int b, int hidden) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int row = b * 3 * hidden, out = b * hidden, j = 0;
+        for (int bound = S.loopBound(hidden); j < bound; j += VL) {
+            int o = out + j;
+            FloatVector r = FloatVector.fromArray(S, sr, o), z = FloatVector.fromArray(S, sz, o), c = FloatVector.fromArray(S, sn, o);
+            FloatVector d = FloatVector.fromArray(S, dh, o);
+            FloatVector dPreN = d.mul(one.sub(z)).mul(one.sub(c.mul(c)));
+            FloatVector dPreZ = d.mul(FloatVector.fromArray(S, hPrev, o).sub(c)).mul(z).mul(one.sub(z));
+            FloatVector dPreR = dPreN.mul(FloatVector.fromArray(S, sghn, o)).mul(r).mul(one.sub(r));
+            dPreR.intoArray(dgh, row + j);
+            dPreZ.intoArray(dgh, row + hidden + j);
+            dPreN.mul(r).intoArray(dgh, row + 2 * hidden + j);
+            if (dgx != null) {
+                FloatVector.fromArray(S, dgx, row + j).add(dPreR).intoArray(dgx, row + j);
+                FloatVector.fromArray(S, dgx, row + hidden + j).add(dPreZ).intoArray(dgx, row + hidden + j);
+                FloatVector.fromArray(S, dgx, row + 2 * hidden + j).add(dPreN).intoArray(dgx, row + 2 * hidden + j);
+            }
+            if (dhPrev != null) FloatVector.fromArray(S, dhPrev, o).add(d.mul(z)).intoArray(dhPrev, o);
+        }
+        for (; j < hidden; j++) {
+            int o = out + j;
+            float r = sr[o], z = sz[o], c = sn[o], d = dh[o];
+            float dPreN = d * (1 - z) * (1 - c * c);
+            float dPreZ = d * (hPrev[o] - c) * z * (1 - z);
+            float dPreR = dPreN * sghn[o] * r * (1 - r);
+            dgh[row + j] = dPreR;
+            dgh[row + hidden + j] = dPreZ;
+            dgh[row + 2 * hidden + j] = dPreN * r;
+            if (dgx != null) {
+                dgx[row + j] += dPreR;
+                dgx[row + hidden + j] += dPreZ;
+                dgx[row + 2 * hidden + j] += dPreN;
+            }
+            if (dhPrev != null) dhPrev[o] += d * z;
+        }
+    }
+
+    // see RecurrentKernels.lstmGatesBackward: dpre (N, 4H) is written, dcPrev (N, H) gains (may be null)
+    static void lstmGatesBackward(float[] dpre, float[] dcPrev, float[] dhc, LstmSaved saved, float[] cPrev, int n, int hidden) {
+        float[] a = saved.gates(), tanhC = saved.tanhC();
+        Parallel.forRange(n, rowGrain(4 * hidden), (b0, b1) -> {
+            for (int b = b0; b < b1; b++) lstmRowBackward(dpre, dcPrev, dhc, a, tanhC, cPrev, b, hidden);
+        });
+    }
+
+    private static void lstmRowBackward(float[] dpre, float[] dcPrev, float[] dhc, float[] a, float[] tanhC, float[] cPrev, int b, int hidden) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int row = b * 4 * hidden, out = b * hidden, hc = 2 * out, j = 0;
+        for (int bound = S.loopBound(hidden); j < bound; j += VL) {
+            int o = out + j;
+            FloatVector ig = FloatVector.fromArray(S, a, row + j), fg = FloatVector.fromArray(S, a, row + hidden + j);
+            FloatVector gg = FloatVector.fromArray(S, a, row + 2 * hidden + j), og = FloatVector.fromArray(S, a, row + 3 * hidden + j);
+            FloatVector tc = FloatVector.fromArray(S, tanhC, o), dh = FloatVector.fromArray(S, dhc, hc + j);
+            FloatVector dc = FloatVector.fromArray(S, dhc, hc + hidden + j).add(dh.mul(og).mul(one.sub(tc.mul(tc))));
+            dc.mul(gg).mul(ig).mul(one.sub(ig)).intoArray(dpre, row + j);
+            dc.mul(FloatVector.fromArray(S, cPrev, o)).mul(fg).mul(one.sub(fg)).intoArray(dpre, row + hidden + j);
+            dc.mul(ig).mul(one.sub(gg.mul(gg))).intoArray(dpre, row + 2 * hidden + j);
+            dh.mul(tc).mul(og).mul(one.sub(og)).intoArray(dpre, row + 3 * hidden + j);
+            if (dcPrev != null) FloatVector.fromArray(S, dcPrev, o).add(dc.mul(fg)).intoArray(dcPrev, o);
+        }
+        for (; j < hidden; j++) {
+            int o = out + j;
+            float ig = a[row + j], fg = a[row + hidden + j], gg = a[row + 2 * hidden + j], og = a[row + 3 * hidden + j];
+            float tc = tanhC[o], dh = dhc[hc + j];
+            float dc = dhc[hc + hidden + j] + dh * og * (1 - tc * tc);
+            dpre[row + j] = dc * gg * ig * (1 - ig);
+            dpre[row + hidden + j] = dc * cPrev[o] * fg * (1 - fg);
+            dpre[row + 2 * hidden + j] = dc * ig * (1 - gg * gg);
+            dpre[row + 3 * hidden + j] = dh * tc * og * (1 - og);
+            if (dcPrev != null) dcPrev[o] += dc * fg;
+        }
     }
 }

@@ -103,6 +103,11 @@ final class SimdWarmUp {
                     new float[n * 64], new float[n * 64]), values(n * 192), values(n * 192), values(n * 64), n, 64);
             SimdRecurrent.lstmGates(gateOut, new dev.deepshape.backend.RecurrentKernels.LstmSaved(values(n * 128), new float[n * 32]),
                     values(n * 32), n, 32);
+            SimdRecurrent.gruGatesBackward(new float[n * 192], values(n * 192), values(n * 64), values(n * 64),
+                    new dev.deepshape.backend.RecurrentKernels.GruSaved(values(n * 64), values(n * 64), values(n * 64), values(n * 64)),
+                    values(n * 64), n, 64);
+            SimdRecurrent.lstmGatesBackward(new float[n * 128], values(n * 32), values(n * 64),
+                    new dev.deepshape.backend.RecurrentKernels.LstmSaved(values(n * 128), values(n * 32)), values(n * 32), n, 32);
             // the products of the recurrent and linear layers: x·Wᵀ, dY·W, dYᵀ·X (small: on this thread)
             SimdGemm.sgemm(false, true, 64, 128, 64, a, 0, 512, b, 0, 512, c, 0, 128, false);
             SimdGemm.sgemm(false, false, 16, 512, 64, c, 0, 128, b, 0, 512, a, 0, 512, false);

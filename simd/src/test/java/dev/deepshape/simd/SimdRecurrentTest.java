@@ -68,6 +68,44 @@ class SimdRecurrentTest {
         });
     }
 
+    @ParameterizedTest(name = "n={0} hidden={1} threads={2}")
+    @CsvSource({"64, 64, 2", "3, 5, 1", "5, 16, 2", "2, 37, 2", "7, 32, 1", "1, 1, 2"})
+    void gatesBackwardGiveTheScalarBits(int n, int hidden, int threads) {
+        withThreads(threads, () -> {
+            SplittableRandom rnd = new SplittableRandom(n * 7L + hidden);
+            for (boolean optional : new boolean[] {true, false}) { // with and without dgx, dhPrev, dcPrev
+                GruSaved gs = new GruSaved(values(rnd, n * hidden), values(rnd, n * hidden), values(rnd, n * hidden), values(rnd, n * hidden));
+                float[] dh = values(rnd, n * hidden), hPrev = values(rnd, n * hidden);
+                float[] dgx = values(rnd, n * 3 * hidden), dhPrev = values(rnd, n * hidden);
+                float[] dghE = new float[n * 3 * hidden], dghA = new float[n * 3 * hidden];
+                float[] dgxE = optional ? dgx.clone() : null, dgxA = optional ? dgx.clone() : null;
+                float[] dhPrevE = optional ? dhPrev.clone() : null, dhPrevA = optional ? dhPrev.clone() : null;
+                RecurrentKernels.gruGatesBackward(dghE, dgxE, dhPrevE, dh, gs, hPrev, n, hidden);
+                SimdRecurrent.gruGatesBackward(dghA, dgxA, dhPrevA, dh, gs, hPrev, n, hidden);
+                assertBits(dghE, dghA, "GRU dgh");
+                if (optional) {
+                    assertBits(dgxE, dgxA, "GRU dgx");
+                    assertBits(dhPrevE, dhPrevA, "GRU dhPrev");
+                }
+                LstmSaved ls = new LstmSaved(values(rnd, n * 4 * hidden), values(rnd, n * hidden));
+                float[] dhc = values(rnd, n * 2 * hidden), cPrev = values(rnd, n * hidden), dcPrev = values(rnd, n * hidden);
+                float[] dpreE = new float[n * 4 * hidden], dpreA = new float[n * 4 * hidden];
+                float[] dcE = optional ? dcPrev.clone() : null, dcA = optional ? dcPrev.clone() : null;
+                RecurrentKernels.lstmGatesBackward(dpreE, dcE, dhc, ls, cPrev, n, hidden);
+                SimdRecurrent.lstmGatesBackward(dpreA, dcA, dhc, ls, cPrev, n, hidden);
+                assertBits(dpreE, dpreA, "LSTM dpre");
+                if (optional) assertBits(dcE, dcA, "LSTM dcPrev");
+            }
+        });
+    }
+
+    private static void assertBits(float[] expected, float[] actual, String what) {
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]), // every NaN as one (which operand's NaN an addition keeps is the hardware's choice)
+                    what + ": index " + i + " expected " + expected[i] + " got " + actual[i]);
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void expTanhAndSigmoidAreWithinTwoUlpsOfMathsOnADenseGrid() {
         int count = 20_000 * SimdRecurrent.VL;
