@@ -84,24 +84,26 @@ public final class RecurrentKernels {
      * (N, 3H) in (r, z, n) order): {@code hOut} (N, H) and the saved r, z, n and gh_n.
      */
     public static void gruGates(float[] hOut, GruSaved saved, float[] gx, float[] gh, float[] hPrev, int n, int hidden) {
-        int g3 = 3 * hidden;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
-            for (int b = b0; b < b1; b++) {
-                int row = b * g3;
-                for (int j = 0; j < hidden; j++) {
-                    int o = b * hidden + j;
-                    float r = sigmoid(gx[row + j] + gh[row + j]);
-                    float z = sigmoid(gx[row + hidden + j] + gh[row + hidden + j]);
-                    float ghn = gh[row + 2 * hidden + j];
-                    float c = (float) Math.tanh(gx[row + 2 * hidden + j] + r * ghn);
-                    hOut[o] = (1 - z) * c + z * hPrev[o];
-                    saved.r[o] = r;
-                    saved.z[o] = z;
-                    saved.n[o] = c;
-                    saved.ghn[o] = ghn;
-                }
-            }
+            for (int b = b0; b < b1; b++) gruGatesRow(hOut, saved, gx, gh, hPrev, b, 0, hidden, hidden);
         });
+    }
+
+    /** {@link #gruGates} on elements [j0, j1) of batch row b (what simd's kernel leaves past its last whole vector). */
+    public static void gruGatesRow(float[] hOut, GruSaved saved, float[] gx, float[] gh, float[] hPrev, int b, int j0, int j1, int hidden) {
+        int row = b * 3 * hidden;
+        for (int j = j0; j < j1; j++) {
+            int o = b * hidden + j;
+            float r = sigmoid(gx[row + j] + gh[row + j]);
+            float z = sigmoid(gx[row + hidden + j] + gh[row + hidden + j]);
+            float ghn = gh[row + 2 * hidden + j];
+            float c = (float) Math.tanh(gx[row + 2 * hidden + j] + r * ghn);
+            hOut[o] = (1 - z) * c + z * hPrev[o];
+            saved.r[o] = r;
+            saved.z[o] = z;
+            saved.n[o] = c;
+            saved.ghn[o] = ghn;
+        }
     }
 
     public static void gruCellBackward(float[] dgx, float[] dhPrev, float[] dwhh, float[] dbhh,
@@ -118,29 +120,31 @@ public final class RecurrentKernels {
      * null) gains that of gx, dhPrev (or null) the direct path's d·z; the hidden projection's part is the caller's.
      */
     public static void gruGatesBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, GruSaved saved, float[] hPrev, int n, int hidden) {
-        int g3 = 3 * hidden;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
-            for (int b = b0; b < b1; b++) {
-                int row = b * g3;
-                for (int j = 0; j < hidden; j++) {
-                    int o = b * hidden + j;
-                    float r = saved.r[o], z = saved.z[o], c = saved.n[o];
-                    float d = dh[o];
-                    float dPreN = d * (1 - z) * (1 - c * c); // through h = (1−z)·n + z·hPrev, then tanh
-                    float dPreZ = d * (hPrev[o] - c) * z * (1 - z);
-                    float dPreR = dPreN * saved.ghn[o] * r * (1 - r);
-                    dgh[row + j] = dPreR;
-                    dgh[row + hidden + j] = dPreZ;
-                    dgh[row + 2 * hidden + j] = dPreN * r;
-                    if (dgx != null) {
-                        dgx[row + j] += dPreR;
-                        dgx[row + hidden + j] += dPreZ;
-                        dgx[row + 2 * hidden + j] += dPreN;
-                    }
-                    if (dhPrev != null) dhPrev[o] += d * z; // the direct path z ⊙ hPrev
-                }
-            }
+            for (int b = b0; b < b1; b++) gruGatesBackwardRow(dgh, dgx, dhPrev, dh, saved, hPrev, b, 0, hidden, hidden);
         });
+    }
+
+    /** {@link #gruGatesBackward} on elements [j0, j1) of batch row b. */
+    public static void gruGatesBackwardRow(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, GruSaved saved, float[] hPrev, int b, int j0, int j1, int hidden) {
+        int row = b * 3 * hidden;
+        for (int j = j0; j < j1; j++) {
+            int o = b * hidden + j;
+            float r = saved.r[o], z = saved.z[o], c = saved.n[o];
+            float d = dh[o];
+            float dPreN = d * (1 - z) * (1 - c * c); // through h = (1−z)·n + z·hPrev, then tanh
+            float dPreZ = d * (hPrev[o] - c) * z * (1 - z);
+            float dPreR = dPreN * saved.ghn[o] * r * (1 - r);
+            dgh[row + j] = dPreR;
+            dgh[row + hidden + j] = dPreZ;
+            dgh[row + 2 * hidden + j] = dPreN * r;
+            if (dgx != null) {
+                dgx[row + j] += dPreR;
+                dgx[row + hidden + j] += dPreZ;
+                dgx[row + 2 * hidden + j] += dPreN;
+            }
+            if (dhPrev != null) dhPrev[o] += d * z; // the direct path z ⊙ hPrev
+        }
     }
 
     // ================================================================ LSTM
@@ -170,29 +174,31 @@ public final class RecurrentKernels {
      * g, o) order and receives activated: {@code hcOut} (N, 2H) rows [h | c], and the saved tanh(c).
      */
     public static void lstmGates(float[] hcOut, LstmSaved saved, float[] cPrev, int n, int hidden) {
-        int g4 = 4 * hidden;
-        float[] a = saved.gates;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
-            for (int b = b0; b < b1; b++) {
-                int row = b * g4;
-                for (int j = 0; j < hidden; j++) {
-                    int o = b * hidden + j;
-                    float ig = sigmoid(a[row + j]);
-                    float fg = sigmoid(a[row + hidden + j]);
-                    float gg = (float) Math.tanh(a[row + 2 * hidden + j]);
-                    float og = sigmoid(a[row + 3 * hidden + j]);
-                    a[row + j] = ig;
-                    a[row + hidden + j] = fg;
-                    a[row + 2 * hidden + j] = gg;
-                    a[row + 3 * hidden + j] = og;
-                    float c = fg * cPrev[o] + ig * gg;
-                    float tc = (float) Math.tanh(c);
-                    saved.tanhC[o] = tc;
-                    hcOut[b * 2 * hidden + j] = og * tc;
-                    hcOut[b * 2 * hidden + hidden + j] = c;
-                }
-            }
+            for (int b = b0; b < b1; b++) lstmGatesRow(hcOut, saved, cPrev, b, 0, hidden, hidden);
         });
+    }
+
+    /** {@link #lstmGates} on elements [j0, j1) of batch row b. */
+    public static void lstmGatesRow(float[] hcOut, LstmSaved saved, float[] cPrev, int b, int j0, int j1, int hidden) {
+        int row = b * 4 * hidden;
+        float[] a = saved.gates;
+        for (int j = j0; j < j1; j++) {
+            int o = b * hidden + j;
+            float ig = sigmoid(a[row + j]);
+            float fg = sigmoid(a[row + hidden + j]);
+            float gg = (float) Math.tanh(a[row + 2 * hidden + j]);
+            float og = sigmoid(a[row + 3 * hidden + j]);
+            a[row + j] = ig;
+            a[row + hidden + j] = fg;
+            a[row + 2 * hidden + j] = gg;
+            a[row + 3 * hidden + j] = og;
+            float c = fg * cPrev[o] + ig * gg;
+            float tc = (float) Math.tanh(c);
+            saved.tanhC[o] = tc;
+            hcOut[b * 2 * hidden + j] = og * tc;
+            hcOut[b * 2 * hidden + hidden + j] = c;
+        }
     }
 
     /** {@code dhc} is the gradient of the (N, 2H) output: each row [dh | dc]. */
@@ -200,7 +206,6 @@ public final class RecurrentKernels {
                                         float[] dhc, LstmSaved saved, float[] hPrev, float[] cPrev, float[] whh,
                                         int n, int hidden) {
         int g4 = 4 * hidden;
-        float[] a = saved.gates;
         float[] dpre = Buffers.zeros(n * g4);
         Backends.current().lstmCellGatesBackward(dpre, dcPrev, dhc, saved, cPrev, n, hidden);
         if (dgx != null) for (int i = 0; i < n * g4; i++) dgx[i] += dpre[i];
@@ -212,26 +217,28 @@ public final class RecurrentKernels {
      * from dhc's rows [dh | dc], and dcPrev (or null) gains the path through f ⊙ cPrev.
      */
     public static void lstmGatesBackward(float[] dpre, float[] dcPrev, float[] dhc, LstmSaved saved, float[] cPrev, int n, int hidden) {
-        int g4 = 4 * hidden;
-        float[] a = saved.gates;
         Parallel.forRange(n, ROW_GRAIN, (b0, b1) -> { // rows apart: the same values on any thread count
-            for (int b = b0; b < b1; b++) {
-                int row = b * g4;
-                for (int j = 0; j < hidden; j++) {
-                    int o = b * hidden + j;
-                    float ig = a[row + j], fg = a[row + hidden + j], gg = a[row + 2 * hidden + j], og = a[row + 3 * hidden + j];
-                    float tc = saved.tanhC[o];
-                    float dh = dhc[b * 2 * hidden + j];
-                    // c reaches the loss directly (c_n, the next step) and through h = o ⊙ tanh(c)
-                    float dc = dhc[b * 2 * hidden + hidden + j] + dh * og * (1 - tc * tc);
-                    dpre[row + j] = dc * gg * ig * (1 - ig);
-                    dpre[row + hidden + j] = dc * cPrev[o] * fg * (1 - fg);
-                    dpre[row + 2 * hidden + j] = dc * ig * (1 - gg * gg);
-                    dpre[row + 3 * hidden + j] = dh * tc * og * (1 - og);
-                    if (dcPrev != null) dcPrev[o] += dc * fg;
-                }
-            }
+            for (int b = b0; b < b1; b++) lstmGatesBackwardRow(dpre, dcPrev, dhc, saved, cPrev, b, 0, hidden, hidden);
         });
+    }
+
+    /** {@link #lstmGatesBackward} on elements [j0, j1) of batch row b. */
+    public static void lstmGatesBackwardRow(float[] dpre, float[] dcPrev, float[] dhc, LstmSaved saved, float[] cPrev, int b, int j0, int j1, int hidden) {
+        int row = b * 4 * hidden;
+        float[] a = saved.gates;
+        for (int j = j0; j < j1; j++) {
+            int o = b * hidden + j;
+            float ig = a[row + j], fg = a[row + hidden + j], gg = a[row + 2 * hidden + j], og = a[row + 3 * hidden + j];
+            float tc = saved.tanhC[o];
+            float dh = dhc[b * 2 * hidden + j];
+            // c reaches the loss directly (c_n, the next step) and through h = o ⊙ tanh(c)
+            float dc = dhc[b * 2 * hidden + hidden + j] + dh * og * (1 - tc * tc);
+            dpre[row + j] = dc * gg * ig * (1 - ig);
+            dpre[row + hidden + j] = dc * cPrev[o] * fg * (1 - fg);
+            dpre[row + 2 * hidden + j] = dc * ig * (1 - gg * gg);
+            dpre[row + 3 * hidden + j] = dh * tc * og * (1 - og);
+            if (dcPrev != null) dcPrev[o] += dc * fg;
+        }
     }
 
     // ================================================================ shared: the hidden projection

@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * vector at a time (polynomials, see {@link #exp}). Java's scalar Math.tanh costs 11-16 ns an element here, a vector
  * one well under 1 ns, so a cell of the reference model (≤ 8192 activations) takes a few microseconds: on the
  * calling thread, where the pool's hand-off alone would cost more. Rows stay apart, so the
- * values do not depend on the thread count; a row's last {@code hidden mod VL} elements take the scalar formulas.
+ * values do not depend on the thread count; a row's last {@code hidden mod VL} elements go to the reference's own row
+ * methods ({@link RecurrentKernels#gruGatesRow} and the like).
  */
 final class SimdRecurrent {
     private SimdRecurrent() {}
@@ -105,13 +106,13 @@ final class SimdRecurrent {
 
     // gx and gh are (N, 3H) in (r, z, n) order, hPrev and hOut (N, H); see RecurrentKernels.gruGates
     static void gruGates(float[] hOut, GruSaved saved, float[] gx, float[] gh, float[] hPrev, int n, int hidden) {
-        float[] sr = saved.r(), sz = saved.z(), sn = saved.n(), sghn = saved.ghn();
         Parallel.forRange(n, rowGrain(3 * hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) gruRow(hOut, sr, sz, sn, sghn, gx, gh, hPrev, b, hidden);
+            for (int b = b0; b < b1; b++) gruRow(hOut, saved, gx, gh, hPrev, b, hidden);
         });
     }
 
-    private static void gruRow(float[] hOut, float[] sr, float[] sz, float[] sn, float[] sghn, float[] gx, float[] gh, float[] hPrev, int b, int hidden) {
+    private static void gruRow(float[] hOut, GruSaved saved, float[] gx, float[] gh, float[] hPrev, int b, int hidden) {
+        float[] sr = saved.r(), sz = saved.z(), sn = saved.n(), sghn = saved.ghn();
         int row = b * 3 * hidden, out = b * hidden, j = 0;
         for (int bound = S.loopBound(hidden); j < bound; j += VL) {
             int o = out + j;
@@ -126,29 +127,18 @@ final class SimdRecurrent {
             c.intoArray(sn, o);
             ghn.intoArray(sghn, o);
         }
-        for (; j < hidden; j++) {
-            int o = out + j;
-            float r = RecurrentKernels.sigmoid(gx[row + j] + gh[row + j]);
-            float z = RecurrentKernels.sigmoid(gx[row + hidden + j] + gh[row + hidden + j]);
-            float ghn = gh[row + 2 * hidden + j];
-            float c = (float) Math.tanh(gx[row + 2 * hidden + j] + r * ghn);
-            hOut[o] = (1 - z) * c + z * hPrev[o];
-            sr[o] = r;
-            sz[o] = z;
-            sn[o] = c;
-            sghn[o] = ghn;
-        }
+        RecurrentKernels.gruGatesRow(hOut, saved, gx, gh, hPrev, b, j, hidden, hidden); // the scalar formulas on the rest
     }
 
     // saved.gates (N, 4H) holds the (i, f, g, o) pre-activations and receives the gates; hcOut rows are [h | c]
     static void lstmGates(float[] hcOut, LstmSaved saved, float[] cPrev, int n, int hidden) {
-        float[] a = saved.gates(), tanhC = saved.tanhC();
         Parallel.forRange(n, rowGrain(4 * hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) lstmRow(hcOut, a, tanhC, cPrev, b, hidden);
+            for (int b = b0; b < b1; b++) lstmRow(hcOut, saved, cPrev, b, hidden);
         });
     }
 
-    private static void lstmRow(float[] hcOut, float[] a, float[] tanhC, float[] cPrev, int b, int hidden) {
+    private static void lstmRow(float[] hcOut, LstmSaved saved, float[] cPrev, int b, int hidden) {
+        float[] a = saved.gates(), tanhC = saved.tanhC();
         int row = b * 4 * hidden, out = b * hidden, hc = 2 * out, j = 0;
         for (int bound = S.loopBound(hidden); j < bound; j += VL) {
             int o = out + j;
@@ -166,22 +156,7 @@ final class SimdRecurrent {
             og.mul(tc).intoArray(hcOut, hc + j);
             c.intoArray(hcOut, hc + hidden + j);
         }
-        for (; j < hidden; j++) {
-            int o = out + j;
-            float ig = RecurrentKernels.sigmoid(a[row + j]);
-            float fg = RecurrentKernels.sigmoid(a[row + hidden + j]);
-            float gg = (float) Math.tanh(a[row + 2 * hidden + j]);
-            float og = RecurrentKernels.sigmoid(a[row + 3 * hidden + j]);
-            a[row + j] = ig;
-            a[row + hidden + j] = fg;
-            a[row + 2 * hidden + j] = gg;
-            a[row + 3 * hidden + j] = og;
-            float c = fg * cPrev[o] + ig * gg;
-            float tc = (float) Math.tanh(c);
-            tanhC[o] = tc;
-            hcOut[hc + j] = og * tc;
-            hcOut[hc + hidden + j] = c;
-        }
+        RecurrentKernels.lstmGatesRow(hcOut, saved, cPrev, b, j, hidden, hidden); // the scalar formulas on the rest
     }
 
     // the gates' backward: the scalar formulas' operations in their order (no FMA), so the same bits as
@@ -189,13 +164,13 @@ final class SimdRecurrent {
 
     // see RecurrentKernels.gruGatesBackward: dgh (N, 3H) is written, dgx (N, 3H) and dhPrev (N, H) gain (each may be null)
     static void gruGatesBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, GruSaved saved, float[] hPrev, int n, int hidden) {
-        float[] sr = saved.r(), sz = saved.z(), sn = saved.n(), sghn = saved.ghn();
         Parallel.forRange(n, rowGrain(3 * hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) gruRowBackward(dgh, dgx, dhPrev, dh, sr, sz, sn, sghn, hPrev, b, hidden);
+            for (int b = b0; b < b1; b++) gruRowBackward(dgh, dgx, dhPrev, dh, saved, hPrev, b, hidden);
         });
     }
 
-    private static void gruRowBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, float[] sr, float[] sz, float[] sn, float[] sghn, float[] hPrev, int b, int hidden) {
+    private static void gruRowBackward(float[] dgh, float[] dgx, float[] dhPrev, float[] dh, GruSaved saved, float[] hPrev, int b, int hidden) {
+        float[] sr = saved.r(), sz = saved.z(), sn = saved.n(), sghn = saved.ghn();
         FloatVector one = FloatVector.broadcast(S, 1f);
         int row = b * 3 * hidden, out = b * hidden, j = 0;
         for (int bound = S.loopBound(hidden); j < bound; j += VL) {
@@ -215,33 +190,18 @@ final class SimdRecurrent {
             }
             if (dhPrev != null) FloatVector.fromArray(S, dhPrev, o).add(d.mul(z)).intoArray(dhPrev, o);
         }
-        for (; j < hidden; j++) {
-            int o = out + j;
-            float r = sr[o], z = sz[o], c = sn[o], d = dh[o];
-            float dPreN = d * (1 - z) * (1 - c * c);
-            float dPreZ = d * (hPrev[o] - c) * z * (1 - z);
-            float dPreR = dPreN * sghn[o] * r * (1 - r);
-            dgh[row + j] = dPreR;
-            dgh[row + hidden + j] = dPreZ;
-            dgh[row + 2 * hidden + j] = dPreN * r;
-            if (dgx != null) {
-                dgx[row + j] += dPreR;
-                dgx[row + hidden + j] += dPreZ;
-                dgx[row + 2 * hidden + j] += dPreN;
-            }
-            if (dhPrev != null) dhPrev[o] += d * z;
-        }
+        RecurrentKernels.gruGatesBackwardRow(dgh, dgx, dhPrev, dh, saved, hPrev, b, j, hidden, hidden); // the scalar formulas on the rest
     }
 
     // see RecurrentKernels.lstmGatesBackward: dpre (N, 4H) is written, dcPrev (N, H) gains (may be null)
     static void lstmGatesBackward(float[] dpre, float[] dcPrev, float[] dhc, LstmSaved saved, float[] cPrev, int n, int hidden) {
-        float[] a = saved.gates(), tanhC = saved.tanhC();
         Parallel.forRange(n, rowGrain(4 * hidden), (b0, b1) -> {
-            for (int b = b0; b < b1; b++) lstmRowBackward(dpre, dcPrev, dhc, a, tanhC, cPrev, b, hidden);
+            for (int b = b0; b < b1; b++) lstmRowBackward(dpre, dcPrev, dhc, saved, cPrev, b, hidden);
         });
     }
 
-    private static void lstmRowBackward(float[] dpre, float[] dcPrev, float[] dhc, float[] a, float[] tanhC, float[] cPrev, int b, int hidden) {
+    private static void lstmRowBackward(float[] dpre, float[] dcPrev, float[] dhc, LstmSaved saved, float[] cPrev, int b, int hidden) {
+        float[] a = saved.gates(), tanhC = saved.tanhC();
         FloatVector one = FloatVector.broadcast(S, 1f);
         int row = b * 4 * hidden, out = b * hidden, hc = 2 * out, j = 0;
         for (int bound = S.loopBound(hidden); j < bound; j += VL) {
@@ -256,16 +216,6 @@ final class SimdRecurrent {
             dh.mul(tc).mul(og).mul(one.sub(og)).intoArray(dpre, row + 3 * hidden + j);
             if (dcPrev != null) FloatVector.fromArray(S, dcPrev, o).add(dc.mul(fg)).intoArray(dcPrev, o);
         }
-        for (; j < hidden; j++) {
-            int o = out + j;
-            float ig = a[row + j], fg = a[row + hidden + j], gg = a[row + 2 * hidden + j], og = a[row + 3 * hidden + j];
-            float tc = tanhC[o], dh = dhc[hc + j];
-            float dc = dhc[hc + hidden + j] + dh * og * (1 - tc * tc);
-            dpre[row + j] = dc * gg * ig * (1 - ig);
-            dpre[row + hidden + j] = dc * cPrev[o] * fg * (1 - fg);
-            dpre[row + 2 * hidden + j] = dc * ig * (1 - gg * gg);
-            dpre[row + 3 * hidden + j] = dh * tc * og * (1 - og);
-            if (dcPrev != null) dcPrev[o] += dc * fg;
-        }
+        RecurrentKernels.lstmGatesBackwardRow(dpre, dcPrev, dhc, saved, cPrev, b, j, hidden, hidden); // the scalar formulas on the rest
     }
 }
