@@ -26,6 +26,10 @@ import jdk.incubator.vector.VectorSpecies;
  * the weight gradient (the transforms run backwards, {@link #backwardWeight}). A sample holding NaN or ±∞ is
  * convolved directly (for the weight gradient: any such value in x or dout): the transforms would turn one ∞ into
  * NaN across its whole tile, where PyTorch's direct convolution keeps it to the windows that hold it.
+ * <p>
+ * With 16-lane vectors, {@link #convolve} and {@link #backwardWeight} hand the shapes where it takes a quarter fewer
+ * multiplications to {@link SimdWinograd4}, F(4×4, 3×3) (conv2's 14 × 14 among them); {@link #convolve2} and
+ * {@link #backwardWeight2} are F(2×2) whatever the shape.
  */
 final class SimdWinograd {
     private SimdWinograd() {}
@@ -195,6 +199,13 @@ final class SimdWinograd {
      */
     static boolean convolve(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
                          boolean accumulate, java.util.function.IntConsumer direct, Sink sink) {
+        if (SimdWinograd4.applies(c, m, h, w)) return SimdWinograd4.convolve(out, in, weight, bias, n, c, m, h, w, accumulate, direct, sink);
+        return convolve2(out, in, weight, bias, n, c, m, h, w, accumulate, direct, sink);
+    }
+
+    /** {@link #convolve(float[], float[], Kernel3, float[], int, int, int, int, int, boolean, java.util.function.IntConsumer, Sink)} by F(2×2, 3×3) whatever the shape. */
+    static boolean convolve2(float[] out, float[] in, Kernel3 weight, float[] bias, int n, int c, int m, int h, int w,
+                             boolean accumulate, java.util.function.IntConsumer direct, Sink sink) {
         Layout l = Layout.of(c, m, h, w);
         float[] u = transformWeights(weight, c, m, l);
         int inStride = c * h * w, outStride = m * h * w;
@@ -274,6 +285,12 @@ final class SimdWinograd {
      * chunks fixed by n and the thread count and added in chunk order, as {@link SimdConv}'s weight gradients.
      */
     static void backwardWeight(float[] dweight, float[] dout, float[] in, int n, int c, int m, int h, int w) {
+        if (SimdWinograd4.applies(c, m, h, w)) SimdWinograd4.backwardWeight(dweight, dout, in, n, c, m, h, w);
+        else backwardWeight2(dweight, dout, in, n, c, m, h, w);
+    }
+
+    /** {@link #backwardWeight} by F(2×2, 3×3) whatever the shape. */
+    static void backwardWeight2(float[] dweight, float[] dout, float[] in, int n, int c, int m, int h, int w) {
         Layout l = Layout.of(c, m, h, w);
         int slots = l.vectors() * VL, oPanels = (m + NR - 1) / NR, mCols = oPanels * NR;
         int vxi = c * slots + 16, dxi = oPanels * slots * NR + 16; // (ξ,ν) strides of V and dM: one line more (L1 sets)
