@@ -109,6 +109,17 @@ class SimdWinogradTest {
         }
     }
 
+    @Test
+    void transpose16IsATranspose() {
+        Assumptions.assumeTrue(SimdWinograd4.VL == 16, "16 lanes");
+        float[] buf = new float[512];
+        for (int i = 0; i < 256; i++) buf[i] = i;
+        SimdWinograd4.transpose16(buf);
+        for (int r = 0; r < 16; r++) {
+            for (int c = 0; c < 16; c++) assertEquals(c * 16 + r, buf[r * 16 + c], "element (" + r + ", " + c + ")");
+        }
+    }
+
     /** A sample holding NaN goes to the direct path, and the one it would have shared a panel with is still convolved. */
     @Test
     void nonFiniteSampleLeavesItsPartnerAlone() {
