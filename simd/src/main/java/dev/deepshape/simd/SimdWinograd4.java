@@ -120,9 +120,19 @@ final class SimdWinograd4 {
 
         int mAt(int j) { return j / NR * mRows * NR + j % NR; }
 
+        /**
+         * Copies one sample's c planes of h × w, at {@code in[iBase..]}, inside the zero padding of {@code pad}. NOTE: by
+         * vectors, the last of a row masked: an arraycopy per row of 14 took 3 % of a training step.
+         */
         void copyIn(float[] pad, float[] in, int iBase) {
+            int full = w / VL * VL;
+            VectorMask<Float> rest = S.indexInRange(full, w);
             for (int ci = 0; ci < c; ci++) {
-                for (int y = 0; y < h; y++) System.arraycopy(in, iBase + (ci * h + y) * w, pad, ci * plane + (y + 1) * wp + 1, w);
+                for (int y = 0; y < h; y++) {
+                    int src = iBase + (ci * h + y) * w, dst = ci * plane + (y + 1) * wp + 1;
+                    for (int x = 0; x < full; x += VL) FloatVector.fromArray(S, in, src + x).intoArray(pad, dst + x);
+                    if (full < w) FloatVector.fromArray(S, in, src + full, rest).intoArray(pad, dst + full, rest);
+                }
             }
         }
     }
@@ -512,7 +522,18 @@ final class SimdWinograd4 {
                 }
             }
         });
-        Parallel.forRange(m, 8, (o0, o1) -> gradientToWeights(dweight, partial, chunks, c, mCols, o0, o1));
+        // the chunks' dU summed in chunk order into the first (the same bits on any split of this loop), then dW
+        int size = XI * c * mCols;
+        Parallel.forRange(size / VL, 1024, (v0, v1) -> {
+            float[] sum = partial[0];
+            for (int chunk = 1; chunk < chunks; chunk++) {
+                float[] more = partial[chunk];
+                for (int i = v0 * VL; i < v1 * VL; i += VL) {
+                    FloatVector.fromArray(S, sum, i).add(FloatVector.fromArray(S, more, i)).intoArray(sum, i);
+                }
+            }
+        });
+        Parallel.forRange(m, 8, (o0, o1) -> gradientToWeights(dweight, partial, c, mCols, o0, o1));
     }
 
     /**
@@ -634,22 +655,13 @@ final class SimdWinograd4 {
     }
 
     /**
-     * {@link #backwardWeight}'s last step for output channels [o0, o1): dW += Gᵀ·(Σ_chunks dU)·G, the chunks summed in
-     * chunk order (the same bits on any thread count). Gᵀ·(c0..c5) = (c0/4 − (c1 + c2)/6 + (c3 + c4)/24,
+     * {@link #backwardWeight}'s last step for output channels [o0, o1): dW += Gᵀ·dU·G, dU the chunks' sum (in
+     * {@code partial[0]}). Gᵀ·(c0..c5) = (c0/4 − (c1 + c2)/6 + (c3 + c4)/24,
      * (c2 − c1)/6 + (c3 − c4)/12, −(c1 + c2)/6 + (c3 + c4)/6 + c5).
      */
-    private static void gradientToWeights(float[] dweight, float[][] partial, int chunks, int c, int mCols, int o0, int o1) {
+    private static void gradientToWeights(float[] dweight, float[][] partial, int c, int mCols, int o0, int o1) {
         float[] du = partial[0];
         int stride = c * mCols;
-        for (int chunk = 1; chunk < chunks; chunk++) {
-            float[] more = partial[chunk];
-            for (int xi = 0; xi < XI; xi++) {
-                for (int ci = 0; ci < c; ci++) {
-                    int at = xi * stride + ci * mCols;
-                    for (int o = o0; o < o1; o++) du[at + o] += more[at + o];
-                }
-            }
-        }
         double[] t = new double[18], col = new double[3];
         for (int o = o0; o < o1; o++) {
             for (int ci = 0; ci < c; ci++) {
