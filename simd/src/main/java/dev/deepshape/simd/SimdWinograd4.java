@@ -35,7 +35,12 @@ final class SimdWinograd4 {
 
     static final VectorSpecies<Float> S = SimdGemm.S;
     static final int VL = SimdGemm.VL;
-    static final int MR = SimdGemm.MR;
+    /**
+     * Rows of this class's micro-kernels ({@link #kernel8}): 16 accumulators of 32 registers. Conv2's 64 output
+     * channels, its data gradient's 32 and its weight gradient's 32 input channels are whole tiles of 8, where
+     * {@link SimdGemm#MR}'s 6 computed 66, 36 and 36 rows.
+     */
+    static final int MR = 8;
     static final int NR = SimdGemm.NR;
     /** The (ξ, ν) pairs: the 36 products. */
     static final int XI = 36;
@@ -146,7 +151,7 @@ final class SimdWinograd4 {
         float[] doutT = new float[0]; // the weight gradient: a sample's dout as (pixel, o) rows
         float[] dm = new float[0]; // the weight gradient: dM of a group of samples
         final float[] step = new float[40 * VL]; // input: 36 vectors; output: 24, then 16
-        final float[] tile = new float[MR * NR];
+        final float[] tile = new float[SimdGemm.MR * NR];
         final float[] block = new float[2 * 256]; // a 16 × 16 transpose and its scratch
     }
 
@@ -356,48 +361,116 @@ final class SimdWinograd4 {
                 for (int t = 0; t < tiles; t++) {
                     int aIdx = (xi * tiles + t) * c * MR, cIdx = xi * l.mStride() + q * l.mRows() * NR + t * MR * NR;
                     if (used <= VL) kernelBlock(c, u, aIdx, v, bIdx, prod, cIdx);
-                    else SimdGemm.kernel(c, true, u, aIdx, 0, 0, 0, 0, 0, MR, v, bIdx, prod, cIdx, NR, MR, NR, false, tile);
+                    else kernel8(c, u, aIdx, 1, MR, v, bIdx, prod, cIdx, NR, false);
                 }
             }
         }
     }
 
     /**
-     * An MR × VL tile of M from kc steps of MR broadcasts of packed A × one vector of B, stored whole: M has mRows
-     * rows (a multiple of MR), so no row is out of bounds and no copy through a tile is needed.
+     * {@code C[8 × NR] (=|+=) A·B} over kc steps: A's element (r, p) at {@code a[aIdx + r·rStep + p·pStep]} (packed:
+     * rStep 1, pStep 8; rows of the weight gradient's V: rStep its row length, pStep 1), B packed as [kc][NR], C's
+     * rows ldc apart, all 8 × NR stored (the callers' C has room for them).
+     */
+    static void kernel8(int kc, float[] a, int aIdx, int rStep, int pStep, float[] b, int bIdx, float[] c, int cIdx, int ldc,
+                        boolean add) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        int r1 = aIdx + rStep, r2 = r1 + rStep, r3 = r2 + rStep, r4 = r3 + rStep, r5 = r4 + rStep, r6 = r5 + rStep, r7 = r6 + rStep;
+        // NOTE: indices linear in p with a constant stride, so C2 hoists the range checks (as SimdGemm's kernels)
+        for (int p = 0; p < kc; p++) {
+            int pa = p * pStep, pb = bIdx + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, pb), b1 = FloatVector.fromArray(S, b, pb + VL), av;
+            av = FloatVector.broadcast(S, a[aIdx + pa]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[r1 + pa]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[r2 + pa]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[r3 + pa]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[r4 + pa]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[r5 + pa]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, a[r6 + pa]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, a[r7 + pa]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(S, c, cIdx));
+            c01 = c01.add(FloatVector.fromArray(S, c, cIdx + VL));
+            c10 = c10.add(FloatVector.fromArray(S, c, cIdx + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, cIdx + ldc + VL));
+            c20 = c20.add(FloatVector.fromArray(S, c, cIdx + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, cIdx + 2 * ldc + VL));
+            c30 = c30.add(FloatVector.fromArray(S, c, cIdx + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, cIdx + 3 * ldc + VL));
+            c40 = c40.add(FloatVector.fromArray(S, c, cIdx + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(S, c, cIdx + 4 * ldc + VL));
+            c50 = c50.add(FloatVector.fromArray(S, c, cIdx + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(S, c, cIdx + 5 * ldc + VL));
+            c60 = c60.add(FloatVector.fromArray(S, c, cIdx + 6 * ldc));
+            c61 = c61.add(FloatVector.fromArray(S, c, cIdx + 6 * ldc + VL));
+            c70 = c70.add(FloatVector.fromArray(S, c, cIdx + 7 * ldc));
+            c71 = c71.add(FloatVector.fromArray(S, c, cIdx + 7 * ldc + VL));
+        }
+        c00.intoArray(c, cIdx);
+        c01.intoArray(c, cIdx + VL);
+        c10.intoArray(c, cIdx + ldc);
+        c11.intoArray(c, cIdx + ldc + VL);
+        c20.intoArray(c, cIdx + 2 * ldc);
+        c21.intoArray(c, cIdx + 2 * ldc + VL);
+        c30.intoArray(c, cIdx + 3 * ldc);
+        c31.intoArray(c, cIdx + 3 * ldc + VL);
+        c40.intoArray(c, cIdx + 4 * ldc);
+        c41.intoArray(c, cIdx + 4 * ldc + VL);
+        c50.intoArray(c, cIdx + 5 * ldc);
+        c51.intoArray(c, cIdx + 5 * ldc + VL);
+        c60.intoArray(c, cIdx + 6 * ldc);
+        c61.intoArray(c, cIdx + 6 * ldc + VL);
+        c70.intoArray(c, cIdx + 7 * ldc);
+        c71.intoArray(c, cIdx + 7 * ldc + VL);
+    }
+
+    /**
+     * An 8 × VL tile of M from kc steps of 8 broadcasts of packed A × one vector of B, stored whole: M has mRows
+     * rows (a multiple of 8), so no row is out of bounds and no copy through a tile is needed.
      */
     private static void kernelBlock(int kc, float[] ap, int aIdx, float[] bp, int bIdx, float[] c, int cIdx) {
-        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
-        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
-        if (MR == 4) {
-            for (int p = 0; p < kc; p++) {
-                int pa = aIdx + p * MR;
-                FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
-                c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
-                c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
-                c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
-                c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
-            }
-        } else {
-            for (int p = 0; p < kc; p++) {
-                int pa = aIdx + p * MR;
-                FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
-                c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
-                c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
-                c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
-                c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
-                c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b, c4);
-                c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b, c5);
-            }
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S), c3 = FloatVector.zero(S);
+        FloatVector c4 = FloatVector.zero(S), c5 = FloatVector.zero(S), c6 = FloatVector.zero(S), c7 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = aIdx + p * MR;
+            FloatVector b = FloatVector.fromArray(S, bp, bIdx + p * NR);
+            c0 = FloatVector.broadcast(S, ap[pa]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b, c5);
+            c6 = FloatVector.broadcast(S, ap[pa + 6]).fma(b, c6);
+            c7 = FloatVector.broadcast(S, ap[pa + 7]).fma(b, c7);
         }
         c0.intoArray(c, cIdx);
         c1.intoArray(c, cIdx + NR);
         c2.intoArray(c, cIdx + 2 * NR);
         c3.intoArray(c, cIdx + 3 * NR);
-        if (MR == 6) {
-            c4.intoArray(c, cIdx + 4 * NR);
-            c5.intoArray(c, cIdx + 5 * NR);
-        }
+        c4.intoArray(c, cIdx + 4 * NR);
+        c5.intoArray(c, cIdx + 5 * NR);
+        c6.intoArray(c, cIdx + 6 * NR);
+        c7.intoArray(c, cIdx + 7 * NR);
     }
 
     /**
@@ -508,8 +581,17 @@ final class SimdWinograd4 {
                     }
                     boolean add = g0 > nFrom; // the chunk's first group overwrites its (reused) partial sum
                     for (int xi = 0; xi < XI; xi++) {
-                        for (int ci = 0; ci < c; ci += MR) {
-                            int mr = Math.min(MR, c - ci), last = c - 1, a = xi * vxi;
+                        if (c % MR == 0) { // whole tiles of 8 input channels; dU's columns past m are zeros (dM's are)
+                            for (int ci = 0; ci < c; ci += MR) {
+                                for (int q = 0; q < oPanels; q++) {
+                                    kernel8(k, s.v, xi * vxi + ci * k, k, 1, s.dm, xi * dxi + q * k * NR, du,
+                                            (xi * c + ci) * mCols + q * NR, mCols, add);
+                                }
+                            }
+                            continue;
+                        }
+                        for (int ci = 0; ci < c; ci += SimdGemm.MR) {
+                            int mr = Math.min(SimdGemm.MR, c - ci), last = c - 1, a = xi * vxi;
                             int a0 = a + ci * k, a1 = a + Math.min(ci + 1, last) * k, a2 = a + Math.min(ci + 2, last) * k;
                             int a3 = a + Math.min(ci + 3, last) * k, a4 = a + Math.min(ci + 4, last) * k;
                             int a5 = a + Math.min(ci + 5, last) * k;
