@@ -192,16 +192,27 @@ final class SimdSmallConv {
         float[] pad = scratch(n * c * plane);
         for (int i = 0; i < n * c; i++) padPlane(pad, i * plane, x, i * hw, h, w);
         // NOTE: each output channel is summed by one thread, samples in order: the bits do not depend on the thread count
+        // NOTE: two output channels a pass where there are two (conv1's 32): their 9 taps read the same input vectors,
+        // so a pass loads each once for 18 FMAs instead of 9; each channel's sums run in the same order either way
         Parallel.forRange(oc, 1, (o0, o1) -> {
-            float[] lanes = new float[VL], sums = new float[10 * VL];
-            for (int o = o0; o < o1; o++) {
+            float[] lanes = new float[VL], sums = new float[10 * VL], sums2 = new float[10 * VL];
+            for (int o = o0; o < o1; o += 2) {
+                boolean pair = o + 1 < o1;
                 for (int ci = 0; ci < c; ci++) {
                     boolean withBias = dbias != null && ci == 0;
                     java.util.Arrays.fill(sums, 0f);
-                    for (int i = 0; i < n; i++) gradPlane(sums, dout, (i * oc + o) * hw, pad, (i * c + ci) * plane, hw, w, masks, repeated);
-                    int k = (o * c + ci) * 9;
-                    for (int t = 0; t < 9; t++) dweight[k + t] += sum(sums, t, lanes);
-                    if (withBias) dbias[o] += sum(sums, 9, lanes);
+                    java.util.Arrays.fill(sums2, 0f);
+                    for (int i = 0; i < n; i++) {
+                        int d = (i * oc + o) * hw, q = (i * c + ci) * plane;
+                        if (pair) gradPlanes(sums, sums2, dout, d, d + hw, pad, q, hw, w, masks, repeated);
+                        else gradPlane(sums, dout, d, pad, q, hw, w, masks, repeated);
+                    }
+                    for (int k = 0; k < (pair ? 2 : 1); k++) {
+                        float[] s = k == 0 ? sums : sums2;
+                        int at = ((o + k) * c + ci) * 9;
+                        for (int t = 0; t < 9; t++) dweight[at + t] += sum(s, t, lanes);
+                        if (withBias) dbias[o + k] += sum(s, 9, lanes);
+                    }
                 }
             }
         });
@@ -249,6 +260,83 @@ final class SimdSmallConv {
         g7.intoArray(sums, 7 * VL);
         g8.intoArray(sums, 8 * VL);
         gb.intoArray(sums, 9 * VL);
+    }
+
+    /** {@link #gradPlane} for two output channels at once (dout planes at dA and dB), into sums and sums2. */
+    private static void gradPlanes(float[] sums, float[] sums2, float[] dout, int dA, int dB, float[] pad, int p, int hw, int w,
+                                   int[] masks, VectorMask<Float> repeated) {
+        FloatVector g0 = FloatVector.fromArray(S, sums, 0), g1 = FloatVector.fromArray(S, sums, VL);
+        FloatVector g2 = FloatVector.fromArray(S, sums, 2 * VL), g3 = FloatVector.fromArray(S, sums, 3 * VL);
+        FloatVector g4 = FloatVector.fromArray(S, sums, 4 * VL), g5 = FloatVector.fromArray(S, sums, 5 * VL);
+        FloatVector g6 = FloatVector.fromArray(S, sums, 6 * VL), g7 = FloatVector.fromArray(S, sums, 7 * VL);
+        FloatVector g8 = FloatVector.fromArray(S, sums, 8 * VL), gb = FloatVector.fromArray(S, sums, 9 * VL);
+        FloatVector h0 = FloatVector.fromArray(S, sums2, 0), h1 = FloatVector.fromArray(S, sums2, VL);
+        FloatVector h2 = FloatVector.fromArray(S, sums2, 2 * VL), h3 = FloatVector.fromArray(S, sums2, 3 * VL);
+        FloatVector h4 = FloatVector.fromArray(S, sums2, 4 * VL), h5 = FloatVector.fromArray(S, sums2, 5 * VL);
+        FloatVector h6 = FloatVector.fromArray(S, sums2, 6 * VL), h7 = FloatVector.fromArray(S, sums2, 7 * VL);
+        FloatVector h8 = FloatVector.fromArray(S, sums2, 8 * VL), hb = FloatVector.fromArray(S, sums2, 9 * VL);
+        int w2 = 2 * w;
+        for (int f = 0; f < hw; f += VL) {
+            int at = Math.min(f, hw - VL);
+            FloatVector d = FloatVector.fromArray(S, dout, dA + at), e = FloatVector.fromArray(S, dout, dB + at);
+            if (at != f) {
+                d = d.blend(0f, repeated);
+                e = e.blend(0f, repeated);
+            }
+            IntVector m0 = IntVector.fromArray(IS, masks, at), m2 = IntVector.fromArray(IS, masks, hw + at);
+            FloatVector d0 = d.reinterpretAsInts().and(m0).reinterpretAsFloats(), d2 = d.reinterpretAsInts().and(m2).reinterpretAsFloats();
+            FloatVector e0 = e.reinterpretAsInts().and(m0).reinterpretAsFloats(), e2 = e.reinterpretAsInts().and(m2).reinterpretAsFloats();
+            int q = p + at;
+            FloatVector x = FloatVector.fromArray(S, pad, q);
+            g0 = x.fma(d0, g0);
+            h0 = x.fma(e0, h0);
+            x = FloatVector.fromArray(S, pad, q + 1);
+            g1 = x.fma(d, g1);
+            h1 = x.fma(e, h1);
+            x = FloatVector.fromArray(S, pad, q + 2);
+            g2 = x.fma(d2, g2);
+            h2 = x.fma(e2, h2);
+            x = FloatVector.fromArray(S, pad, q + w);
+            g3 = x.fma(d0, g3);
+            h3 = x.fma(e0, h3);
+            x = FloatVector.fromArray(S, pad, q + w + 1);
+            g4 = x.fma(d, g4);
+            h4 = x.fma(e, h4);
+            x = FloatVector.fromArray(S, pad, q + w + 2);
+            g5 = x.fma(d2, g5);
+            h5 = x.fma(e2, h5);
+            x = FloatVector.fromArray(S, pad, q + w2);
+            g6 = x.fma(d0, g6);
+            h6 = x.fma(e0, h6);
+            x = FloatVector.fromArray(S, pad, q + w2 + 1);
+            g7 = x.fma(d, g7);
+            h7 = x.fma(e, h7);
+            x = FloatVector.fromArray(S, pad, q + w2 + 2);
+            g8 = x.fma(d2, g8);
+            h8 = x.fma(e2, h8);
+            gb = gb.add(d);
+            hb = hb.add(e);
+        }
+        g0.intoArray(sums, 0);
+        g1.intoArray(sums, VL);
+        g2.intoArray(sums, 2 * VL);
+        g3.intoArray(sums, 3 * VL);
+        g4.intoArray(sums, 4 * VL);
+        g5.intoArray(sums, 5 * VL);
+        g6.intoArray(sums, 6 * VL);
+        g7.intoArray(sums, 7 * VL);
+        g8.intoArray(sums, 8 * VL);
+        gb.intoArray(sums, 9 * VL);
+        h0.intoArray(sums2, 0);
+        h1.intoArray(sums2, VL);
+        h2.intoArray(sums2, 2 * VL);
+        h3.intoArray(sums2, 3 * VL);
+        h4.intoArray(sums2, 4 * VL);
+        h5.intoArray(sums2, 5 * VL);
+        h6.intoArray(sums2, 6 * VL);
+        h7.intoArray(sums2, 7 * VL);
+        h8.intoArray(sums2, 8 * VL);
+        hb.intoArray(sums2, 9 * VL);
     }
 
     /** The lanes of vector v of {@code sums} added in a fixed order (not reduceLanes: its order differs before and after C2 compiles it). */
