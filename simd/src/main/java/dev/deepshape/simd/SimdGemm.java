@@ -254,92 +254,170 @@ public final class SimdGemm {
         else kernel6(kc, packed, a, a0, a1, a2, a3, a4, a5, aDepth, bp, bIdx, c, cIdx, ldc, mr, nr, add, tile);
     }
 
-    /** {@link #kernel} with 6 rows (12 accumulators), for 32 vector registers. */
+    /**
+     * {@link #kernel} with 6 rows (12 accumulators), for 32 vector registers: dispatches on A's layout to one of two
+     * methods. NOTE: two methods, not one: C2 compiled the three loops and the stores as one method in a 76 MB arena
+     * (MemStat), which set the epoch's peak resident memory; each half takes about half of that.
+     */
     private static void kernel6(int kc, boolean packed, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int aDepth,
                                 float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr, boolean add, float[] tile) {
+        if (packed) kernel6Packed(kc, a, a0, bp, bIdx, c, cIdx, ldc, mr, nr, add, tile);
+        else kernel6Rows(kc, a, a0, a1, a2, a3, a4, a5, aDepth, bp, bIdx, c, cIdx, ldc, mr, nr, add, tile);
+    }
+
+    /** {@link #kernel6} with A packed: A(r, p) at {@code a[a0 + p*MR + r]}. */
+    private static void kernel6Packed(int kc, float[] a, int a0, float[] bp, int bIdx, float[] c, int cIdx, int ldc, int mr, int nr,
+                                      boolean add, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        if (packed) {
-            float[] ap = a;
-            int aIdx = a0;
-            // NOTE: indices linear in p with constant strides let C2 hoist every range check out of the loop, and
-            // the six A values sit at constant displacements from one index, so each broadcast is a single load. Two
-            // steps per iteration halve the index arithmetic, which competes with the FMAs for the same ports.
-            FloatVector b0, b1, av;
-            int p = 0;
-            for (; p < kc - 1; p += 2) {
-                int pa = aIdx + p * MR;
-                int pb = bIdx + p * NR;
-                b0 = FloatVector.fromArray(S, bp, pb);
-                b1 = FloatVector.fromArray(S, bp, pb + VL);
-                av = FloatVector.broadcast(S, ap[pa]);
-                c00 = av.fma(b0, c00);
-                c01 = av.fma(b1, c01);
-                av = FloatVector.broadcast(S, ap[pa + 1]);
-                c10 = av.fma(b0, c10);
-                c11 = av.fma(b1, c11);
-                av = FloatVector.broadcast(S, ap[pa + 2]);
-                c20 = av.fma(b0, c20);
-                c21 = av.fma(b1, c21);
-                av = FloatVector.broadcast(S, ap[pa + 3]);
-                c30 = av.fma(b0, c30);
-                c31 = av.fma(b1, c31);
-                av = FloatVector.broadcast(S, ap[pa + 4]);
-                c40 = av.fma(b0, c40);
-                c41 = av.fma(b1, c41);
-                av = FloatVector.broadcast(S, ap[pa + 5]);
-                c50 = av.fma(b0, c50);
-                c51 = av.fma(b1, c51);
-                b0 = FloatVector.fromArray(S, bp, pb + NR);
-                b1 = FloatVector.fromArray(S, bp, pb + NR + VL);
-                av = FloatVector.broadcast(S, ap[pa + MR]);
-                c00 = av.fma(b0, c00);
-                c01 = av.fma(b1, c01);
-                av = FloatVector.broadcast(S, ap[pa + MR + 1]);
-                c10 = av.fma(b0, c10);
-                c11 = av.fma(b1, c11);
-                av = FloatVector.broadcast(S, ap[pa + MR + 2]);
-                c20 = av.fma(b0, c20);
-                c21 = av.fma(b1, c21);
-                av = FloatVector.broadcast(S, ap[pa + MR + 3]);
-                c30 = av.fma(b0, c30);
-                c31 = av.fma(b1, c31);
-                av = FloatVector.broadcast(S, ap[pa + MR + 4]);
-                c40 = av.fma(b0, c40);
-                c41 = av.fma(b1, c41);
-                av = FloatVector.broadcast(S, ap[pa + MR + 5]);
-                c50 = av.fma(b0, c50);
-                c51 = av.fma(b1, c51);
+        float[] ap = a;
+        int aIdx = a0;
+        // NOTE: indices linear in p with constant strides let C2 hoist every range check out of the loop, and
+        // the six A values sit at constant displacements from one index, so each broadcast is a single load. Two
+        // steps per iteration halve the index arithmetic, which competes with the FMAs for the same ports.
+        FloatVector b0, b1, av;
+        int p = 0;
+        for (; p < kc - 1; p += 2) {
+            int pa = aIdx + p * MR;
+            int pb = bIdx + p * NR;
+            b0 = FloatVector.fromArray(S, bp, pb);
+            b1 = FloatVector.fromArray(S, bp, pb + VL);
+            av = FloatVector.broadcast(S, ap[pa]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[pa + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[pa + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[pa + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[pa + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[pa + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            b0 = FloatVector.fromArray(S, bp, pb + NR);
+            b1 = FloatVector.fromArray(S, bp, pb + NR + VL);
+            av = FloatVector.broadcast(S, ap[pa + MR]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[pa + MR + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[pa + MR + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[pa + MR + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[pa + MR + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[pa + MR + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        if (p < kc) {
+            int pa = aIdx + p * MR;
+            int pb = bIdx + p * NR;
+            b0 = FloatVector.fromArray(S, bp, pb);
+            b1 = FloatVector.fromArray(S, bp, pb + VL);
+            av = FloatVector.broadcast(S, ap[pa]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, ap[pa + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, ap[pa + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, ap[pa + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, ap[pa + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, ap[pa + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        if (mr == MR && nr == NR) {
+            if (add) {
+                int ci = cIdx;
+                FloatVector.fromArray(S, c, ci).add(c00).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c01).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c10).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c11).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c20).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c21).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c30).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c31).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c40).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c41).intoArray(c, ci + VL);
+                ci += ldc;
+                FloatVector.fromArray(S, c, ci).add(c50).intoArray(c, ci);
+                FloatVector.fromArray(S, c, ci + VL).add(c51).intoArray(c, ci + VL);
+            } else {
+                int ci = cIdx;
+                c00.intoArray(c, ci);
+                c01.intoArray(c, ci + VL);
+                ci += ldc;
+                c10.intoArray(c, ci);
+                c11.intoArray(c, ci + VL);
+                ci += ldc;
+                c20.intoArray(c, ci);
+                c21.intoArray(c, ci + VL);
+                ci += ldc;
+                c30.intoArray(c, ci);
+                c31.intoArray(c, ci + VL);
+                ci += ldc;
+                c40.intoArray(c, ci);
+                c41.intoArray(c, ci + VL);
+                ci += ldc;
+                c50.intoArray(c, ci);
+                c51.intoArray(c, ci + VL);
             }
-            if (p < kc) {
-                int pa = aIdx + p * MR;
-                int pb = bIdx + p * NR;
-                b0 = FloatVector.fromArray(S, bp, pb);
-                b1 = FloatVector.fromArray(S, bp, pb + VL);
-                av = FloatVector.broadcast(S, ap[pa]);
-                c00 = av.fma(b0, c00);
-                c01 = av.fma(b1, c01);
-                av = FloatVector.broadcast(S, ap[pa + 1]);
-                c10 = av.fma(b0, c10);
-                c11 = av.fma(b1, c11);
-                av = FloatVector.broadcast(S, ap[pa + 2]);
-                c20 = av.fma(b0, c20);
-                c21 = av.fma(b1, c21);
-                av = FloatVector.broadcast(S, ap[pa + 3]);
-                c30 = av.fma(b0, c30);
-                c31 = av.fma(b1, c31);
-                av = FloatVector.broadcast(S, ap[pa + 4]);
-                c40 = av.fma(b0, c40);
-                c41 = av.fma(b1, c41);
-                av = FloatVector.broadcast(S, ap[pa + 5]);
-                c50 = av.fma(b0, c50);
-                c51 = av.fma(b1, c51);
-            }
-        } else if (aDepth == 1) {
+        } else {
+            // Edge tile: spill the registers and copy the valid mr×nr corner (rare: at most one row and one column
+            // of tiles per block).
+            c00.intoArray(tile, 0);
+            c01.intoArray(tile, VL);
+            c10.intoArray(tile, NR);
+            c11.intoArray(tile, NR + VL);
+            c20.intoArray(tile, 2 * NR);
+            c21.intoArray(tile, 2 * NR + VL);
+            c30.intoArray(tile, 3 * NR);
+            c31.intoArray(tile, 3 * NR + VL);
+            c40.intoArray(tile, 4 * NR);
+            c41.intoArray(tile, 4 * NR + VL);
+            c50.intoArray(tile, 5 * NR);
+            c51.intoArray(tile, 5 * NR + VL);
+            storeEdge(tile, c, cIdx, ldc, mr, nr, add);
+        }
+    }
+
+    /** {@link #kernel6} with A in place: A(r, p) at {@code a[a_r + p*aDepth]}. NOTE: the stores repeat kernel6Packed's (see kernel6). */
+    private static void kernel6Rows(int kc, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int aDepth, float[] bp, int bIdx,
+                                    float[] c, int cIdx, int ldc, int mr, int nr, boolean add, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        if (aDepth == 1) {
             // A stored m×k, not packed: six rows, each read forwards (indices linear in p: range checks hoisted).
             FloatVector av;
             for (int p = 0; p < kc; p++) {
