@@ -56,13 +56,15 @@ class InterpreterParityTest {
             float[] hc = new float[n * 2 * hidden];
             LstmSaved ls = new LstmSaved(gx.clone(), new float[n * hidden]);
             SimdRecurrent.lstmGates(hc, ls, prev, n, hidden);
-            Conv2dGeometry g = new Conv2dGeometry(1, 8, 14, 14, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 14, 14);
-            float[] x = values(rnd, 8 * 196), w = values(rnd, 8 * 72), conv = new float[8 * 196];
+            // two samples: F(4×4) on 16 lanes puts them in one panel (its 8-row kernel), and the weight gradient's too
+            Conv2dGeometry g = new Conv2dGeometry(2, 8, 14, 14, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 14, 14);
+            float[] x = values(rnd, 2 * 8 * 196), w = values(rnd, 8 * 72), conv = new float[2 * 8 * 196], dw = new float[8 * 72];
             SimdConv.conv2dForward(conv, x, w, null, g);
+            SimdConv.conv2dBackward(null, dw, null, conv, x, w, g, false);
             float[] p = values(rnd, 50), grad = values(rnd, 50), m = new float[50], v = new float[50];
             SimdAdam.adamUpdate(p, grad, m, v, null, 50, -1e-3f, 0.03f, 0.9f, 0.1f, 0.999f, 0.001f, 1e-8f, 0f);
             return hash(h) + " " + hash(hg) + " " + hash(gs.r()) + " " + hash(gs.z()) + " " + hash(gs.n()) + " " + hash(hc) + " "
-                    + hash(ls.gates()) + " " + hash(ls.tanhC()) + " " + hash(conv) + " " + hash(p) + " " + hash(m) + " " + hash(v);
+                    + hash(ls.gates()) + " " + hash(ls.tanhC()) + " " + hash(conv) + " " + hash(dw) + " " + hash(p) + " " + hash(m) + " " + hash(v);
         }
 
         private static float[] values(SplittableRandom rnd, int n) {
