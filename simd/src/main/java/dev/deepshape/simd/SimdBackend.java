@@ -32,6 +32,7 @@ public class SimdBackend extends ReferenceBackend {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k,
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float[] c, int cOff, int ldc, boolean accumulate) {
+        SimdWarmUp.workArrived();
         SimdGemm.sgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
     }
 
@@ -105,6 +106,7 @@ public class SimdBackend extends ReferenceBackend {
 
     @Override
     public void conv2dForward(float[] out, float[] x, float[] weight, float[] bias, Conv2dGeometry g) {
+        SimdWarmUp.workArrived();
         SimdConv.conv2dForward(out, x, weight, bias, g);
     }
 

@@ -18,6 +18,23 @@ final class SimdWarmUp {
     private SimdWarmUp() {}
 
     private static final AtomicBoolean STARTED = new AtomicBoolean();
+    /** The thread {@link #start} started, and whether real work has reached the backend since (it then stops). */
+    private static volatile Thread thread;
+    private static volatile boolean workArrived;
+
+    /**
+     * Called by the backend's entry points: the caller's own work has begun, so the warm-up thread stops at its next
+     * check. NOTE: on 2 cores it otherwise went on for the rest of its budget beside the first training step, which
+     * the JIT's compiler threads already share (5 runnable threads on 2 cores).
+     */
+    static void workArrived() {
+        if (!workArrived && thread != null && Thread.currentThread() != thread) workArrived = true;
+    }
+
+    /** Whether the calling thread is the background warm-up and should stop (never for a direct call of {@link #run}). */
+    private static boolean shouldStop() {
+        return workArrived && Thread.currentThread() == thread;
+    }
     /** The wall time the warm-up may take at most: about the time MNIST takes to load here. */
     static final long BUDGET_NANOS = 1_500_000_000L;
 
@@ -33,6 +50,7 @@ final class SimdWarmUp {
         }, "deepshape-warm-up");
         t.setDaemon(true);
         t.setPriority(Thread.MIN_PRIORITY);
+        thread = t;
         t.start();
     }
 
@@ -49,12 +67,12 @@ final class SimdWarmUp {
         float[] tail = values(3 * SimdGemm.VL + 5), tailOut = new float[tail.length];
         SimdElementwise.reluRange(tailOut, tail, 0, tail.length); // a length with a scalar tail
         Round light = new Round(2, 8, 8, 8), full = new Round(2, 32, 64, 32);
-        for (int round = 0; round < rounds && (round == 0 || System.nanoTime() < end); round++) {
+        for (int round = 0; round < rounds && (round == 0 || System.nanoTime() < end) && !shouldStop(); round++) {
             (round == 0 || System.nanoTime() < start + budgetNanos / 2 ? light : full).run();
             SimdElementwise.reluRange(tailOut, tail, 0, tail.length);
             gemmEdges();
         }
-        if (rounds > 1) full.run();
+        if (rounds > 1 && !shouldStop()) full.run();
     }
 
     /**
@@ -81,21 +99,26 @@ final class SimdWarmUp {
             float[] dcw = values(c2 * c3 * 4), dcb = values(c3), dc = new float[d], dcx = new float[p2n], dcdw = new float[c2 * c3 * 4];
             float[] a = values(64 * 512), b = values(128 * 512), c = new float[64 * 128];
             float[] c2db = new float[c2], c1db = new float[c1], dcdb = new float[c3];
+            if (shouldStop()) return;
             SimdConv.conv2dForward(c1o, image, c1w, c1b, conv1);
             SimdPool.reluMaxPool2dForward(relu1, p1, p1i, c1o, pool1);
             SimdPool.maxPool2dForward(p1, null, c1o, pool1); // inference pools first and rectifies after (no indices)
             SimdConv.conv2dReluMaxPool2dForward(p1, image, c1w, c1b, conv1, pool1); // inference's fused conv, ReLU and pool
             SimdConv.conv2dReluMaxPool2dForward(p2, p1, c2w, c2b, conv2, pool2);
+            if (shouldStop()) return;
             SimdConv.conv2dForward(c2o, p1, c2w, c2b, conv2);
             SimdPool.reluMaxPool2dForward(relu2, p2, p2i, c2o, pool2);
             SimdConvTranspose.convTranspose2dForward(dc, p2, dcw, dcb, deconv);
             // the bias gradients too, as training asks for them: a branch C2 never saw taken is compiled as a trap,
             // and taking it later throws the compiled kernel away (it is compiled again, 0.1-0.3 s of C2 each)
+            if (shouldStop()) return;
             SimdConvTranspose.convTranspose2dBackward(dcx, dcdw, dcdb, dc, p2, dcw, deconv);
             SimdPool.reluMaxPool2dBackward(c2d, dcx, p2, p2i, pool2, true);
+            if (shouldStop()) return;
             SimdConv.conv2dBackward(x2d, dw2, c2db, c2d, p1, c2w, conv2, true);
             SimdPool.reluMaxPool2dBackward(c1d, p1d, p1, p1i, pool1, true);
             SimdConv.conv2dBackward(null, dw1, c1db, c1d, image, c1w, conv1, false);
+            if (shouldStop()) return;
             // the recurrent cells' gates (hidden sizes of the reference model's RNN, GRU and LSTM)
             float[] gates = values(n * 4 * 128), gateOut = new float[n * 2 * 128];
             SimdRecurrent.rnnGates(gates, false, n, 128);
