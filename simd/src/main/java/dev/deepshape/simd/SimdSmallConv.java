@@ -205,7 +205,7 @@ final class SimdSmallConv {
                     for (int i = 0; i < n; i++) {
                         int d = (i * oc + o) * hw, q = (i * c + ci) * plane;
                         if (pair) gradPlanes(sums, sums2, dout, d, d + hw, pad, q, hw, w, masks, repeated);
-                        else gradPlane(sums, dout, d, pad, q, hw, w, masks, repeated);
+                        else gradPlane(sums, sums2, dout, d, pad, q, hw, w, masks, repeated);
                     }
                     for (int k = 0; k < (pair ? 2 : 1); k++) {
                         float[] s = k == 0 ? sums : sums2;
@@ -220,49 +220,19 @@ final class SimdSmallConv {
     }
 
     /**
-     * One sample's share of one (output channel, input channel) pair: {@code sums} holds nine vectors of Σ dout·x,
-     * one per tap, then one of Σ dout, carried from sample to sample.
+     * One output channel's plane into its 9 tap sums and bias sum ({@code sums}, 10 vectors): {@link #gradPlanes} with
+     * the plane as both channels, the second's sums thrown away (each channel's sums run alone, so the same bits).
      */
-    private static void gradPlane(float[] sums, float[] dout, int dPlane, float[] pad, int p, int hw, int w, int[] masks,
+    private static void gradPlane(float[] sums, float[] spare, float[] dout, int dPlane, float[] pad, int p, int hw, int w, int[] masks,
                                   VectorMask<Float> repeated) {
-        FloatVector g0 = FloatVector.fromArray(S, sums, 0), g1 = FloatVector.fromArray(S, sums, VL);
-        FloatVector g2 = FloatVector.fromArray(S, sums, 2 * VL), g3 = FloatVector.fromArray(S, sums, 3 * VL);
-        FloatVector g4 = FloatVector.fromArray(S, sums, 4 * VL), g5 = FloatVector.fromArray(S, sums, 5 * VL);
-        FloatVector g6 = FloatVector.fromArray(S, sums, 6 * VL), g7 = FloatVector.fromArray(S, sums, 7 * VL);
-        FloatVector g8 = FloatVector.fromArray(S, sums, 8 * VL), gb = FloatVector.fromArray(S, sums, 9 * VL);
-        int w2 = 2 * w;
-        for (int f = 0; f < hw; f += VL) {
-            int at = Math.min(f, hw - VL);
-            FloatVector d = FloatVector.fromArray(S, dout, dPlane + at);
-            if (at != f) d = d.blend(0f, repeated);
-            // dout without the lanes whose tap column 0 (2) wraps into the previous (next) row
-            FloatVector d0 = d.reinterpretAsInts().and(IntVector.fromArray(IS, masks, at)).reinterpretAsFloats();
-            FloatVector d2 = d.reinterpretAsInts().and(IntVector.fromArray(IS, masks, hw + at)).reinterpretAsFloats();
-            int q = p + at;
-            g0 = FloatVector.fromArray(S, pad, q).fma(d0, g0);
-            g1 = FloatVector.fromArray(S, pad, q + 1).fma(d, g1);
-            g2 = FloatVector.fromArray(S, pad, q + 2).fma(d2, g2);
-            g3 = FloatVector.fromArray(S, pad, q + w).fma(d0, g3);
-            g4 = FloatVector.fromArray(S, pad, q + w + 1).fma(d, g4);
-            g5 = FloatVector.fromArray(S, pad, q + w + 2).fma(d2, g5);
-            g6 = FloatVector.fromArray(S, pad, q + w2).fma(d0, g6);
-            g7 = FloatVector.fromArray(S, pad, q + w2 + 1).fma(d, g7);
-            g8 = FloatVector.fromArray(S, pad, q + w2 + 2).fma(d2, g8);
-            gb = gb.add(d);
-        }
-        g0.intoArray(sums, 0);
-        g1.intoArray(sums, VL);
-        g2.intoArray(sums, 2 * VL);
-        g3.intoArray(sums, 3 * VL);
-        g4.intoArray(sums, 4 * VL);
-        g5.intoArray(sums, 5 * VL);
-        g6.intoArray(sums, 6 * VL);
-        g7.intoArray(sums, 7 * VL);
-        g8.intoArray(sums, 8 * VL);
-        gb.intoArray(sums, 9 * VL);
+        gradPlanes(sums, spare, dout, dPlane, dPlane, pad, p, hw, w, masks, repeated);
     }
 
-    /** {@link #gradPlane} for two output channels at once (dout planes at dA and dB), into sums and sums2. */
+    /**
+     * The weight and bias gradient sums of two output channels (dout planes at dA and dB) over one input plane, into
+     * sums and sums2 (10 vectors each: the 9 taps, then the bias): each tap's products of dout and the input shifted
+     * under it, the outer columns' lanes masked where the tap wraps into the neighbouring row.
+     */
     private static void gradPlanes(float[] sums, float[] sums2, float[] dout, int dA, int dB, float[] pad, int p, int hw, int w,
                                    int[] masks, VectorMask<Float> repeated) {
         FloatVector g0 = FloatVector.fromArray(S, sums, 0), g1 = FloatVector.fromArray(S, sums, VL);
