@@ -5,6 +5,8 @@ import dev.deepshape.backend.ConvTranspose2dKernels;
 import dev.deepshape.backend.Parallel;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,6 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
  *                dWm  (Cin × Cout·kh·kw) += x_n (Cin × Q) · D
  * </pre>
  * Every product is a small {@link SimdGemm#sgemm} on the calling thread; samples are spread over the shared pool.
+ * With a 2×2 kernel and image rows of at most one vector (the reference model's 14 columns, {@link #rowsInVectors}),
+ * the products keep the sample's matrix transposed (taps × Q: Yᵀ = Wmᵀ·x_n, dx_n += Wm·Dᵀ, dWm += x_n·(Dᵀ)ᵀ), and an
+ * image row is two taps' rows interleaved by one shuffle, instead of a gather per vector and a scalar store per value.
  */
 final class SimdConvTranspose {
     private SimdConvTranspose() {}
@@ -53,6 +58,17 @@ final class SimdConvTranspose {
             return;
         }
         int q = g.oh() * g.ow(), cin = g.oc(), taps = g.c() * g.kh() * g.kw();
+        if (rowsInVectors(g)) {
+            Parallel.forRange(g.n(), 1, (n0, n1) -> {
+                float[] yT = scratch(taps * q + VL);
+                for (int n = n0; n < n1; n++) {
+                    // Yᵀ (taps × Q) = Wmᵀ · x_n: each tap's outputs a row, interleaved into the image's rows below
+                    SimdGemm.sgemm(true, false, taps, q, cin, weight, 0, taps, x, n * cin * q, q, yT, 0, q, false);
+                    interleave(out, yT, n, bias, g);
+                }
+            });
+            return;
+        }
         Parallel.forRange(g.n(), 1, (n0, n1) -> {
             float[] y = scratch(q * taps);
             for (int n = n0; n < n1; n++) {
@@ -76,7 +92,22 @@ final class SimdConvTranspose {
         int chunks = Math.min(Parallel.chunks(g.n(), 1), g.n());
         if (chunks == 0) return;
         float[][] partial = dweight != null ? SimdConv.partials(chunks, dweight.length) : null;
-        Parallel.forRange(chunks, 1, (c0, c1) -> {
+        if (rowsInVectors(g)) {
+            Parallel.forRange(chunks, 1, (c0, c1) -> {
+                float[] dT = scratch(taps * q + VL);
+                for (int c = c0; c < c1; c++) {
+                    float[] dw = partial != null ? partial[c] : null;
+                    int nFrom = (int) ((long) g.n() * c / chunks), nTo = (int) ((long) g.n() * (c + 1) / chunks);
+                    for (int n = nFrom; n < nTo; n++) {
+                        deinterleave(dT, dout, n, g); // Dᵀ (taps × Q): each tap's gradients a row
+                        // dx_n (Cin × Q) += Wm (Cin × taps) · Dᵀ
+                        if (dx != null) SimdGemm.sgemm(false, false, cin, q, taps, weight, 0, taps, dT, 0, q, dx, n * cin * q, q, true);
+                        // dWm (Cin × taps) (=|+=) x_n (Cin × Q) · D: the chunk's first sample overwrites its partial
+                        if (dw != null) SimdGemm.sgemm(false, true, cin, taps, q, x, n * cin * q, q, dT, 0, q, dw, 0, taps, n > nFrom);
+                    }
+                }
+            });
+        } else Parallel.forRange(chunks, 1, (c0, c1) -> {
             float[] d = scratch(q * taps);
             for (int c = c0; c < c1; c++) {
                 float[] dw = partial != null ? partial[c] : null;
@@ -94,6 +125,66 @@ final class SimdConvTranspose {
             for (int c = 0; c < chunks; c++) {
                 float[] dw = partial[c];
                 for (int i = 0; i < dweight.length; i++) dweight[i] += dw[i];
+            }
+        }
+    }
+
+    /** Even lanes first, then odd ones; odd first, then even: a 2-wide image row split by its kernel column. */
+    private static final VectorShuffle<Float> EVENS = VectorShuffle.fromOp(S, i -> i < VL / 2 ? 2 * i : 2 * (i - VL / 2) + 1);
+    private static final VectorShuffle<Float> ODDS = VectorShuffle.fromOp(S, i -> i < VL / 2 ? 2 * i + 1 : 2 * (i - VL / 2));
+    /** Two vectors' low halves interleaved: a0 b0 a1 b1 ... (index i − VL takes lane i of the second). */
+    private static final VectorShuffle<Float> ZIP = zip();
+
+    private static VectorShuffle<Float> zip() {
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) idx[i] = i % 2 == 0 ? i / 2 : i / 2 - VL;
+        return VectorShuffle.fromValues(S, idx);
+    }
+
+    /**
+     * Whether the 2×2 kernel's image rows fit one vector (the reference model's 14 columns): then the sample's matrix
+     * is kept tap by tap (taps × Q), and an image row is two taps' rows interleaved, by shuffles instead of the
+     * gathers and scalar stores of {@link #shuffle}.
+     */
+    static boolean rowsInVectors(Conv2dGeometry g) {
+        return g.kh() == 2 && g.kw() == 2 && g.w() <= VL;
+    }
+
+    /**
+     * The image (Cout, H, W) of sample n from Yᵀ (taps × Q), tap (co, ky, kx) a row of Q = OH·OW: image row 2i + ky of
+     * channel co is row i of taps (co, ky, 0) and (co, ky, 1), interleaved, plus the bias. yT has VL floats to spare
+     * at its end (a row's load reads past it).
+     */
+    private static void interleave(float[] img, float[] yT, int n, float[] bias, Conv2dGeometry g) {
+        int oh = g.oh(), ow = g.ow(), w = g.w(), q = oh * ow, plane = g.h() * w;
+        VectorMask<Float> row = S.indexInRange(0, w);
+        for (int co = 0; co < g.c(); co++) {
+            FloatVector b = FloatVector.broadcast(S, bias != null ? bias[co] : 0f);
+            for (int ky = 0; ky < 2; ky++) {
+                int t0 = ((co * 2 + ky) * 2) * q, out = (n * g.c() + co) * plane + ky * w;
+                for (int i = 0; i < oh; i++) {
+                    FloatVector a = FloatVector.fromArray(S, yT, t0 + i * ow), c = FloatVector.fromArray(S, yT, t0 + q + i * ow);
+                    a.rearrange(ZIP, c).add(b).intoArray(img, out + 2 * i * w, row);
+                }
+            }
+        }
+    }
+
+    /** The inverse for the backward pass: Dᵀ (taps × Q) of sample n from its image gradient (Cout, H, W). */
+    private static void deinterleave(float[] dT, float[] img, int n, Conv2dGeometry g) {
+        int oh = g.oh(), ow = g.ow(), w = g.w(), q = oh * ow, plane = g.h() * w;
+        VectorMask<Float> half = S.indexInRange(0, ow);
+        for (int co = 0; co < g.c(); co++) {
+            for (int ky = 0; ky < 2; ky++) {
+                int t0 = ((co * 2 + ky) * 2) * q, in = (n * g.c() + co) * plane + ky * w;
+                for (int i = 0; i < oh; i++) {
+                    int at = in + 2 * i * w;
+                    // NOTE: a row's load reads the next row's first lanes (never stored); masked at the array's end
+                    FloatVector r = at + VL <= img.length ? FloatVector.fromArray(S, img, at)
+                            : FloatVector.fromArray(S, img, at, S.indexInRange(at, img.length));
+                    r.rearrange(EVENS).intoArray(dT, t0 + i * ow, half);
+                    r.rearrange(ODDS).intoArray(dT, t0 + q + i * ow, half);
+                }
             }
         }
     }
