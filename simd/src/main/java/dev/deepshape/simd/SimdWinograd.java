@@ -336,22 +336,31 @@ final class SimdWinograd {
         });
         // dW = Gᵀ·dU·G, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], over the pool by output channel: the chunks' dU summed
         // in chunk order first (the same bits on any thread count)
-        Parallel.forRange(m, 8, (o0, o1) -> gradientToWeights(dweight, partial, chunks, c, mCols, o0, o1));
+        sumChunks(partial, chunks, 16 * c * mCols);
+        Parallel.forRange(m, 8, (o0, o1) -> gradientToWeights(dweight, partial, c, mCols, o0, o1));
     }
 
-    /** {@link #backwardWeight}'s last step for output channels [o0, o1): dW += Gᵀ·(Σ_chunks dU)·G. */
-    private static void gradientToWeights(float[] dweight, float[][] partial, int chunks, int c, int mCols, int o0, int o1) {
-        float[] du = partial[0];
-        int stride = c * mCols;
-        for (int chunk = 1; chunk < chunks; chunk++) {
-            float[] more = partial[chunk];
-            for (int xi = 0; xi < 16; xi++) {
-                for (int ci = 0; ci < c; ci++) {
-                    int at = xi * stride + ci * mCols;
-                    for (int o = o0; o < o1; o++) du[at + o] += more[at + o];
+    /**
+     * {@code partial[0][0, size) += partial[1] + ... + partial[chunks − 1]}, element by element in chunk order (the same
+     * bits however the pool splits it), by vectors over the pool; size a multiple of VL. The weight gradients' chunk
+     * sums of both tile sizes.
+     */
+    static void sumChunks(float[][] partial, int chunks, int size) {
+        Parallel.forRange(size / VL, 1024, (v0, v1) -> {
+            float[] sum = partial[0];
+            for (int chunk = 1; chunk < chunks; chunk++) {
+                float[] more = partial[chunk];
+                for (int i = v0 * VL; i < v1 * VL; i += VL) {
+                    FloatVector.fromArray(S, sum, i).add(FloatVector.fromArray(S, more, i)).intoArray(sum, i);
                 }
             }
-        }
+        });
+    }
+
+    /** {@link #backwardWeight}'s last step for output channels [o0, o1): dW += Gᵀ·dU·G, dU the chunks' sum in {@code partial[0]}. */
+    private static void gradientToWeights(float[] dweight, float[][] partial, int c, int mCols, int o0, int o1) {
+        float[] du = partial[0];
+        int stride = c * mCols;
         double[] t = new double[12];
         for (int o = o0; o < o1; o++) {
             for (int ci = 0; ci < c; ci++) {

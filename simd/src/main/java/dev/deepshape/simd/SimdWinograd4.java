@@ -613,17 +613,7 @@ final class SimdWinograd4 {
                 }
             }
         });
-        // the chunks' dU summed in chunk order into the first (the same bits on any split of this loop), then dW
-        int size = XI * c * mCols;
-        Parallel.forRange(size / VL, 1024, (v0, v1) -> {
-            float[] sum = partial[0];
-            for (int chunk = 1; chunk < chunks; chunk++) {
-                float[] more = partial[chunk];
-                for (int i = v0 * VL; i < v1 * VL; i += VL) {
-                    FloatVector.fromArray(S, sum, i).add(FloatVector.fromArray(S, more, i)).intoArray(sum, i);
-                }
-            }
-        });
+        SimdWinograd.sumChunks(partial, chunks, XI * c * mCols);
         Parallel.forRange(m, 8, (o0, o1) -> gradientToWeights(dweight, partial, c, mCols, o0, o1));
     }
 
