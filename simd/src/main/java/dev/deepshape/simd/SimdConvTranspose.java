@@ -159,12 +159,18 @@ final class SimdConvTranspose {
         int oh = g.oh(), ow = g.ow(), w = g.w(), q = oh * ow, plane = g.h() * w;
         VectorMask<Float> row = S.indexInRange(0, w);
         for (int co = 0; co < g.c(); co++) {
-            FloatVector b = FloatVector.broadcast(S, bias != null ? bias[co] : 0f);
+            float bo = bias != null ? bias[co] : 0f;
+            FloatVector b = FloatVector.broadcast(S, bo);
             for (int ky = 0; ky < 2; ky++) {
                 int t0 = ((co * 2 + ky) * 2) * q, out = (n * g.c() + co) * plane + ky * w;
                 for (int i = 0; i < oh; i++) {
                     FloatVector a = FloatVector.fromArray(S, yT, t0 + i * ow), c = FloatVector.fromArray(S, yT, t0 + q + i * ow);
-                    a.rearrange(ZIP, c).add(b).intoArray(img, out + 2 * i * w, row);
+                    int at = out + 2 * i * w;
+                    if (at + VL <= img.length) {
+                        a.rearrange(ZIP, c).add(b).intoArray(img, at, row);
+                    } else { // the array's last row: a masked store past its end checks its lanes out of line, far slower
+                        for (int x = 0; x < w; x++) img[at + x] = yT[t0 + (x & 1) * q + i * ow + (x >> 1)] + bo;
+                    }
                 }
             }
         }
@@ -179,11 +185,16 @@ final class SimdConvTranspose {
                 int t0 = ((co * 2 + ky) * 2) * q, in = (n * g.c() + co) * plane + ky * w;
                 for (int i = 0; i < oh; i++) {
                     int at = in + 2 * i * w;
-                    // NOTE: a row's load reads the next row's first lanes (never stored); masked at the array's end
-                    FloatVector r = at + VL <= img.length ? FloatVector.fromArray(S, img, at)
-                            : FloatVector.fromArray(S, img, at, S.indexInRange(at, img.length));
-                    r.rearrange(EVENS).intoArray(dT, t0 + i * ow, half);
-                    r.rearrange(ODDS).intoArray(dT, t0 + q + i * ow, half);
+                    if (at + VL <= img.length) { // a row's load reads the next row's first lanes (never stored)
+                        FloatVector r = FloatVector.fromArray(S, img, at);
+                        r.rearrange(EVENS).intoArray(dT, t0 + i * ow, half);
+                        r.rearrange(ODDS).intoArray(dT, t0 + q + i * ow, half);
+                    } else { // the array's last row: a masked load past its end checks its lanes out of line, far slower
+                        for (int x = 0; x < ow; x++) {
+                            dT[t0 + i * ow + x] = img[at + 2 * x];
+                            dT[t0 + q + i * ow + x] = img[at + 2 * x + 1];
+                        }
+                    }
                 }
             }
         }

@@ -663,8 +663,12 @@ public final class SimdGemm {
                 VectorMask<Float> m0 = S.indexInRange(0, cols);
                 VectorMask<Float> m1 = S.indexInRange(VL, cols);
                 for (int p = 0; p < kc; p++, d += NR, src += ldb) {
-                    FloatVector.fromArray(S, b, src, m0).intoArray(dst, d);
-                    FloatVector.fromArray(S, b, src + VL, m1).intoArray(dst, d + VL);
+                    if (src + NR <= b.length) {
+                        FloatVector.fromArray(S, b, src, m0).intoArray(dst, d);
+                        FloatVector.fromArray(S, b, src + VL, m1).intoArray(dst, d + VL);
+                    } else { // near b's end: a masked load past it checks its lanes out of line, far slower
+                        for (int j = 0; j < NR; j++) dst[d + j] = j < cols ? b[src + j] : 0f;
+                    }
                 }
             }
         }

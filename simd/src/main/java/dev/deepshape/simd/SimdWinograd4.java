@@ -136,7 +136,11 @@ final class SimdWinograd4 {
                 for (int y = 0; y < h; y++) {
                     int src = iBase + (ci * h + y) * w, dst = ci * plane + (y + 1) * wp + 1;
                     for (int x = 0; x < full; x += VL) FloatVector.fromArray(S, in, src + x).intoArray(pad, dst + x);
-                    if (full < w) FloatVector.fromArray(S, in, src + full, rest).intoArray(pad, dst + full, rest);
+                    if (full == w) continue;
+                    // NOTE: a masked access that crosses the array's end checks its lanes out of line, far slower:
+                    // the array's last row is copied
+                    if (src + full + VL <= in.length) FloatVector.fromArray(S, in, src + full, rest).intoArray(pad, dst + full, rest);
+                    else System.arraycopy(in, src + full, pad, dst + full, w - full);
                 }
             }
         }
@@ -180,8 +184,11 @@ final class SimdWinograd4 {
                     for (int k = 0; k < 2; k++) {
                         if ((done & (1 << k)) == 0) continue;
                         int sample = k == 0 ? a : b;
-                        if (!accumulate) {
+                        if (!accumulate && (sample + 1) * outStride + VL <= out.length) {
                             transformOutput(out, sample * outStride, s.prod, bias, l, col, s.step);
+                        } else if (!accumulate) { // the last sample: its last rows' masked stores would cross out's end
+                            transformOutput(s.one, 0, s.prod, bias, l, col, s.step);
+                            System.arraycopy(s.one, 0, out, sample * outStride, outStride);
                         } else {
                             transformOutput(s.one, 0, s.prod, bias, l, col, s.step);
                             add(out, sample * outStride, s.one, outStride);
@@ -215,7 +222,9 @@ final class SimdWinograd4 {
         if (s.pad.length < padSize) s.pad = new float[padSize];
         if (s.v.length < XI * l.vStride()) s.v = new float[XI * l.vStride()];
         if (s.prod.length < XI * l.mStride()) s.prod = new float[XI * l.mStride()];
-        if (s.one.length < outStride) s.one = new float[outStride];
+        // NOTE: VL to spare, so that the masked stores of the last rows stay inside the array: a masked access that
+        // crosses the array's end checks its lanes out of line (4 % of a training step went there)
+        if (s.one.length < outStride + VL) s.one = new float[outStride + VL];
         java.util.Arrays.fill(s.pad, 0, padSize, 0f);
         return s;
     }
