@@ -126,7 +126,7 @@ final class SimdConv {
             int k = g.c() * 9;
             Lowering low = lowerings(g)[0];
             float[][] packed = new float[1][];
-            SimdWinograd.convolve(out, x, (o, ci, tap) -> weight[o * k + ci * 9 + tap], bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
+            SimdWinograd.convolve(out, x, new SimdWinograd.Strided(weight, k, 9, false), bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
                     sample -> convolveSamples(out, g.oc(), x, packedOnce(packed, () -> packForward(weight, bias, g.oc(), k)), bias != null,
                             false, sample, sample + 1, low));
             return;
@@ -155,7 +155,7 @@ final class SimdConv {
         }
         if (SimdWinograd.supports(g)) {
             int k = g.c() * 9;
-            return SimdWinograd.convolve(null, x, (o, ci, tap) -> weight[o * k + ci * 9 + tap], bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
+            return SimdWinograd.convolve(null, x, new SimdWinograd.Strided(weight, k, 9, false), bias, g.n(), g.c(), g.oc(), g.h(), g.w(), false,
                     sample -> { }, sink);
         }
         return false;
@@ -191,7 +191,7 @@ final class SimdConv {
             int k = g.c() * 9;
             Lowering low = lowerings(g)[1];
             float[][] packed = new float[1][];
-            doutFinite = SimdWinograd.convolve(dx, dout, (ci, o, tap) -> weight[o * k + ci * 9 + 8 - tap], null, g.n(), g.oc(), g.c(), g.h(), g.w(),
+            doutFinite = SimdWinograd.convolve(dx, dout, new SimdWinograd.Strided(weight, 9, k, true), null, g.n(), g.oc(), g.c(), g.h(), g.w(),
                     !freshDx, sample -> convolveSamples(dx, g.c(), dout, packedOnce(packed, () -> packFlipped(weight, g, low)), false, !freshDx,
                             sample, sample + 1, low));
             doutScanned = true;

@@ -160,6 +160,18 @@ final class SimdWinograd {
     }
 
     /**
+     * A kernel laid out in an array: element (o, ci, tap) at {@code w[o·strideO + ci·strideC + tap]}, or at
+     * {@code 8 − tap} when {@code flipped} (the data gradient's kernel, channels swapped by the strides). The weight
+     * transforms read such a kernel by vector gathers (see SimdWinograd4.transformWeights).
+     */
+    record Strided(float[] w, int strideO, int strideC, boolean flipped) implements Kernel3 {
+        @Override
+        public float at(int o, int ci, int tap) {
+            return w[o * strideO + ci * strideC + (flipped ? 8 - tap : tap)];
+        }
+    }
+
+    /**
      * A thread's buffers: the padded sample, one panel's transformed tiles V and products M, the sample's output rows;
      * for the weight gradient, a sample's dout transposed, its V and its transformed dout.
      */

@@ -258,6 +258,12 @@ final class SimdWinograd4 {
      * MR output channels as [c][MR] (rows past m repeat the last: computed, never stored). In double, rounded once.
      */
     static float[] transformWeights(SimdWinograd.Kernel3 weight, int c, int m, Layout l) {
+        if (weight instanceof SimdWinograd.Strided k) return transformWeights(k, c, m, l);
+        return transformWeightsReference(weight, c, m, l);
+    }
+
+    /** {@link #transformWeights} one kernel at a time: the reference for the vector path below. */
+    static float[] transformWeightsReference(SimdWinograd.Kernel3 weight, int c, int m, Layout l) {
         int tiles = l.mRows() / MR;
         float[] u = new float[XI * l.mRows() * c];
         // NOTE: a tile's 8 output channels innermost: the 36 values of a kernel go 8 KB apart, and with the output
@@ -281,6 +287,59 @@ final class SimdWinograd4 {
             }
         });
         return u;
+    }
+
+
+    /**
+     * {@link #transformWeights} a tile of MR output channels at a time, from the array: the same double operations in the same
+     * order as {@link #kernelColumn}, rounded once, so the same bits as the reference. NOTE: one kernel at a time this
+     * took 0.2 ms a call for conv2 on 2 threads (twice a step).
+     */
+    private static float[] transformWeights(SimdWinograd.Strided k, int c, int m, Layout l) {
+        int tiles = l.mRows() / MR;
+        float[] u = new float[XI * l.mRows() * c], w = k.w();
+        Parallel.forRange(tiles, 1, (t0, t1) -> {
+            int[] rows = new int[MR];
+            double[] g = new double[9 * MR], gg = new double[18 * MR], t = new double[XI * MR];
+            for (int tile = t0; tile < t1; tile++) {
+                for (int r = 0; r < MR; r++) rows[r] = Math.min(tile * MR + r, m - 1) * k.strideO();
+                for (int ci = 0; ci < c; ci++) {
+                    int base = ci * k.strideC();
+                    // NOTE: the gathers and conversions by scalar code: a 256-bit float gather and F2D/D2F conversions
+                    // here, beside the kernels' 512-bit ones, made the Vector API's shared gather and conversion code
+                    // polymorphic, and the RNN's product (its packing gathers) ran 15-35 % slower
+                    for (int tap = 0; tap < 9; tap++) { // the tile's MR kernels' tap, as doubles
+                        int at = base + (k.flipped() ? 8 - tap : tap);
+                        for (int r = 0; r < MR; r++) g[tap * MR + r] = w[at + rows[r]];
+                    }
+                    for (int col = 0; col < 3; col++) kernelColumns(gg, col, 3, g, col, 3 + col, 6 + col); // G·g
+                    for (int row = 0; row < 6; row++) kernelColumns(t, 6 * row, 1, gg, 3 * row, 3 * row + 1, 3 * row + 2); // ·Gᵀ
+                    for (int xi = 0; xi < XI; xi++) {
+                        int dst = ((xi * tiles + tile) * c + ci) * MR;
+                        for (int r = 0; r < MR; r++) u[dst + r] = (float) t[xi * MR + r];
+                    }
+                }
+            }
+        });
+        return u;
+    }
+
+    /**
+     * {@link #kernelColumn} for MR kernels at once, vector i of an array (MR doubles) at {@code i·MR}: plain loops
+     * over the kernels, which C2 vectorises. NOTE: not the Vector API, whose generic code (50-100 times slower) ran
+     * this in the first training steps, before C2 had compiled it, and made the first step 0.1-0.4 s longer.
+     */
+    private static void kernelColumns(double[] dst, int at, int step, double[] src, int i0, int i1, int i2) {
+        for (int r = 0; r < MR; r++) {
+            double g0 = src[i0 * MR + r], g1 = src[i1 * MR + r], g2 = src[i2 * MR + r];
+            double odd = g1 * SIXTH, even = (g0 + g2) * SIXTH, quarter = g0 * TWENTY_FOURTH + g2 * SIXTH, half = g1 * TWELFTH;
+            dst[at * MR + r] = g0 * 0.25;
+            dst[(at + step) * MR + r] = -even - odd;
+            dst[(at + 2 * step) * MR + r] = odd - even;
+            dst[(at + 3 * step) * MR + r] = quarter + half;
+            dst[(at + 4 * step) * MR + r] = quarter - half;
+            dst[(at + 5 * step) * MR + r] = g2;
+        }
     }
 
     private static final double SIXTH = 1.0 / 6, TWELFTH = 1.0 / 12, TWENTY_FOURTH = 1.0 / 24;

@@ -36,7 +36,7 @@ class SimdWinogradTest {
         SplittableRandom rnd = new SplittableRandom(g.hashCode());
         float[] x = SimdKernelsTest.random(rnd, n * c * h * w), weight = SimdKernelsTest.random(rnd, m * c * 9);
         float[] bias = SimdKernelsTest.random(rnd, m), before = SimdKernelsTest.random(rnd, n * m * h * w);
-        SimdWinograd.Kernel3 k = (o, ci, tap) -> weight[(o * c + ci) * 9 + tap];
+        SimdWinograd.Kernel3 k = new SimdWinograd.Strided(weight, c * 9, 9, false); // as SimdConv passes it
         double tol = 2e-5 * Math.sqrt(c * 9) + 1e-6;
         for (int threads : new int[] {1, 3}) {
             int before0 = Parallel.threads();
@@ -107,6 +107,25 @@ class SimdWinogradTest {
                 Parallel.setThreads(before0);
             }
         }
+    }
+
+    /**
+     * F(4×4)'s weight transform a tile of output channels at a time, from the array, gives the reference's bits, for
+     * the forward kernel and the data gradient's (flipped, channels swapped), with a last tile past m.
+     */
+    @ParameterizedTest(name = "c={0} m={1}")
+    @CsvSource({"5, 13", "32, 64", "64, 32", "1, 1"})
+    void weightTransformByTilesIsTheReference(int c, int m) {
+        float[] w = SimdKernelsTest.random(new SplittableRandom(c * 31 + m), m * c * 9);
+        w[4] = Float.NaN;
+        w[w.length - 1] = Float.NEGATIVE_INFINITY;
+        SimdWinograd4.Layout l = SimdWinograd4.Layout.of(c, m, 14, 14);
+        assertArrayEquals(SimdWinograd4.transformWeightsReference((o, ci, tap) -> w[(o * c + ci) * 9 + tap], c, m, l),
+                SimdWinograd4.transformWeights(new SimdWinograd.Strided(w, c * 9, 9, false), c, m, l), "forward");
+        // the data gradient's kernel: (ci, o) of W flipped, so c and m swap roles
+        SimdWinograd4.Layout ld = SimdWinograd4.Layout.of(m, c, 14, 14);
+        assertArrayEquals(SimdWinograd4.transformWeightsReference((ci, o, tap) -> w[(o * c + ci) * 9 + 8 - tap], m, c, ld),
+                SimdWinograd4.transformWeights(new SimdWinograd.Strided(w, 9, c * 9, true), m, c, ld), "flipped");
     }
 
     @Test
