@@ -161,8 +161,9 @@ final class SimdWinograd {
 
     /**
      * A kernel laid out in an array: element (o, ci, tap) at {@code w[o·strideO + ci·strideC + tap]}, or at
-     * {@code 8 − tap} when {@code flipped} (the data gradient's kernel, channels swapped by the strides). The weight
-     * transforms read such a kernel by vector gathers (see SimdWinograd4.transformWeights).
+     * {@code 8 − tap} when {@code flipped} (the data gradient's kernel, channels swapped by the strides). F(4×4)'s
+     * weight transform reads such a kernel straight from the array, a tile of output channels at a time (see
+     * SimdWinograd4.transformWeights); any other Kernel3 goes one kernel at a time.
      */
     record Strided(float[] w, int strideO, int strideC, boolean flipped) implements Kernel3 {
         @Override

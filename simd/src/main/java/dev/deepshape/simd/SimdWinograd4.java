@@ -223,7 +223,7 @@ final class SimdWinograd4 {
         if (s.v.length < XI * l.vStride()) s.v = new float[XI * l.vStride()];
         if (s.prod.length < XI * l.mStride()) s.prod = new float[XI * l.mStride()];
         // NOTE: VL to spare, so that the masked stores of the last rows stay inside the array: a masked access that
-        // crosses the array's end checks its lanes out of line (4 % of a training step went there)
+        // crosses the array's end checks its lanes out of line (10,024 such calls in 10 training steps and a test pass)
         if (s.one.length < outStride + VL) s.one = new float[outStride + VL];
         java.util.Arrays.fill(s.pad, 0, padSize, 0f);
         return s;
@@ -262,7 +262,7 @@ final class SimdWinograd4 {
         return transformWeightsReference(weight, c, m, l);
     }
 
-    /** {@link #transformWeights} one kernel at a time: the reference for the vector path below. */
+    /** {@link #transformWeights} one kernel at a time: the reference for the tiled path below. */
     static float[] transformWeightsReference(SimdWinograd.Kernel3 weight, int c, int m, Layout l) {
         int tiles = l.mRows() / MR;
         float[] u = new float[XI * l.mRows() * c];
@@ -288,7 +288,6 @@ final class SimdWinograd4 {
         });
         return u;
     }
-
 
     /**
      * {@link #transformWeights} a tile of MR output channels at a time, from the array: the same double operations in the same
